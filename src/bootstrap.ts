@@ -1,0 +1,72 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { DestinationStream, Logger } from 'pino';
+import { AppModule } from './app.module';
+import type { AppConfig } from './config/app-config';
+import { configureApp } from './configure-app';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres';
+import { createLogger } from './logging/logger';
+
+export const EMBEDDED_DATABASE_NAME = 'support_desk';
+
+export interface RunningService {
+  app: NestExpressApplication;
+  logger: Logger;
+  /** Base URL the HTTP server listens on. */
+  url: string;
+  embedded?: EmbeddedDatabase;
+  /** Closes HTTP, sockets and the database pool, then stops the embedded PostgreSQL. */
+  close(): Promise<void>;
+}
+
+/** The database to use: DATABASE_URL as given, or a real PostgreSQL started under DATA_DIR. */
+export async function resolveDatabase(
+  config: AppConfig,
+  logger: Logger,
+): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
+  if (config.database.url) return { url: config.database.url };
+  const settings = config.database.embedded!;
+  const started = Date.now();
+  const embedded = await startEmbeddedPostgres({
+    dataDir: settings.dataDir,
+    port: settings.port,
+    database: EMBEDDED_DATABASE_NAME,
+    log: (message) => logger.debug({ component: 'postgres' }, message),
+  });
+  logger.info(
+    { component: 'postgres', port: settings.port, dataDir: settings.dataDir, ms: Date.now() - started },
+    embedded.initialised ? 'embedded PostgreSQL initialised and started' : 'embedded PostgreSQL started on existing data',
+  );
+  return { url: embedded.url, embedded };
+}
+
+export async function startService(config: AppConfig, logStream?: DestinationStream): Promise<RunningService> {
+  const logger = createLogger(config.logLevel, logStream);
+  const { url: databaseUrl, embedded } = await resolveDatabase(config, logger);
+  try {
+    const app = await NestFactory.create<NestExpressApplication>(
+      AppModule.register({ config, databaseUrl, logger }),
+      { bufferLogs: true },
+    );
+    configureApp(app);
+    await app.listen(config.http.port, config.http.host);
+    const address = app.getHttpServer().address() as { port: number };
+    const host = ['0.0.0.0', '::', ''].includes(config.http.host) ? 'localhost' : config.http.host;
+    const url = `http://${host}:${address.port}`;
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      logger,
+      url,
+      embedded,
+      close: () =>
+        (closing ??= (async () => {
+          await app.close();
+          await embedded?.stop();
+        })()),
+    };
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+}

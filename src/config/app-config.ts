@@ -1,0 +1,115 @@
+import { resolve } from 'node:path';
+import { DEMO_JWT_SECRET, validateEnvironment, type EnvironmentVariables } from './environment';
+
+export type NodeEnv = EnvironmentVariables['NODE_ENV'];
+
+export interface FsStorageConfig {
+  driver: 'fs';
+  root: string;
+}
+
+export interface S3StorageConfig {
+  driver: 's3';
+  bucket: string;
+  region: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  forcePathStyle: boolean;
+  serverSideEncryption?: 'AES256' | 'aws:kms';
+  kmsKeyId?: string;
+  checksums: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+  partSizeBytes: number;
+  queueSize: number;
+}
+
+export type StorageConfig = FsStorageConfig | S3StorageConfig;
+
+export interface DatabaseConfig {
+  /** Set when an external PostgreSQL is configured; otherwise `embedded` says where to start one. */
+  url?: string;
+  embedded?: { dataDir: string; port: number };
+  poolSize: number;
+}
+
+export interface AuthConfig {
+  /** HS256 secret for locally minted tokens; absent when only OIDC is trusted. */
+  hs256Secret?: string;
+  /** True when the published demo secret is in use (never in production). */
+  demoSecret: boolean;
+  issuer: string;
+  audience: string;
+  oidc?: { issuer: string; jwksUri?: string; audience?: string; rolesClaim: string };
+}
+
+/**
+ * The service's typed, validated configuration. Built once from the environment
+ * (see environment.ts for every setting) and injected by class.
+ */
+export class AppConfig {
+  readonly env: NodeEnv;
+  readonly http: { host: string; port: number };
+  readonly logLevel: EnvironmentVariables['LOG_LEVEL'];
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  readonly storage: StorageConfig;
+  readonly auth: AuthConfig;
+  readonly privacy: { contactEmail: string };
+
+  constructor(e: EnvironmentVariables) {
+    this.env = e.NODE_ENV;
+    this.http = { host: e.HOST, port: e.PORT };
+    this.logLevel = e.LOG_LEVEL;
+    this.dataDir = resolve(e.DATA_DIR);
+    this.database = {
+      url: e.DATABASE_URL,
+      embedded: e.DATABASE_URL
+        ? undefined
+        : { dataDir: resolve(this.dataDir, 'postgres'), port: e.EMBEDDED_PG_PORT },
+      poolSize: e.DATABASE_POOL_SIZE,
+    };
+    this.storage =
+      e.STORAGE_DRIVER === 's3'
+        ? {
+            driver: 's3',
+            bucket: e.S3_BUCKET as string,
+            region: e.S3_REGION,
+            endpoint: e.S3_ENDPOINT,
+            credentials:
+              e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+                ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+                : undefined,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE,
+            serverSideEncryption: e.S3_SSE === 'none' ? undefined : e.S3_SSE,
+            kmsKeyId: e.S3_SSE_KMS_KEY_ID,
+            checksums: e.S3_CHECKSUMS,
+            partSizeBytes: e.S3_PART_SIZE_MB * 1024 * 1024,
+            queueSize: e.S3_QUEUE_SIZE,
+          }
+        : { driver: 'fs', root: resolve(e.STORAGE_FS_ROOT ?? resolve(this.dataDir, 'blobs')) };
+    // Outside production, tokens work out of the box with the demo secret.
+    const secret = e.JWT_SECRET ?? (e.NODE_ENV === 'production' ? undefined : DEMO_JWT_SECRET);
+    this.auth = {
+      hs256Secret: secret,
+      demoSecret: secret === DEMO_JWT_SECRET,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      oidc: e.OIDC_ISSUER
+        ? {
+            issuer: e.OIDC_ISSUER,
+            jwksUri: e.OIDC_JWKS_URI,
+            audience: e.OIDC_AUDIENCE,
+            rolesClaim: e.OIDC_ROLES_CLAIM,
+          }
+        : undefined,
+    };
+    this.privacy = { contactEmail: e.PRIVACY_CONTACT_EMAIL };
+  }
+
+  static fromEnv(raw: Record<string, string | undefined> = process.env): AppConfig {
+    return new AppConfig(validateEnvironment(raw));
+  }
+
+  get embeddedDatabase(): boolean {
+    return this.database.embedded !== undefined;
+  }
+}

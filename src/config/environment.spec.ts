@@ -1,0 +1,77 @@
+import { AppConfig } from './app-config';
+import { ConfigError, DEMO_JWT_SECRET, validateEnvironment } from './environment';
+
+const SECRET = 'x'.repeat(40);
+
+function reason(env: Record<string, string>): string {
+  try {
+    validateEnvironment(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('environment', () => {
+  it('runs on embedded defaults with nothing set', () => {
+    const config = AppConfig.fromEnv({});
+    expect(config.env).toBe('development');
+    expect(config.http.port).toBe(3000);
+    expect(config.embeddedDatabase).toBe(true);
+    expect(config.database.embedded?.dataDir).toMatch(/data[/\\]postgres$/);
+    expect(config.storage).toEqual({ driver: 'fs', root: expect.stringMatching(/data[/\\]blobs$/) });
+    expect(config.auth.demoSecret).toBe(true);
+    expect(config.privacy.contactEmail).toBe('privacy@snelstart.nl');
+  });
+
+  it('uses DATABASE_URL instead of the embedded server when given', () => {
+    const config = AppConfig.fromEnv({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' });
+    expect(config.embeddedDatabase).toBe(false);
+    expect(config.database.url).toBe('postgres://postgres@127.0.0.1:5432/x');
+  });
+
+  it('ignores the rest of the process environment', () => {
+    expect(() => validateEnvironment({ PATH: '/bin', npm_config_x: 'y' })).not.toThrow();
+  });
+
+  it('names the setting and what is allowed', () => {
+    expect(reason({ STORAGE_DRIVER: 'ftp' })).toBe(
+      'STORAGE_DRIVER must be one of the following values: fs, s3 ("ftp")',
+    );
+    expect(reason({ PORT: 'eighty' })).toMatch(/^PORT .*integer/);
+    expect(reason({ PORT: '70000' })).toMatch(/^PORT must not be greater than 65535/);
+    expect(reason({ LOG_LEVEL: 'loud' })).toMatch(/^LOG_LEVEL must be one of the following values: fatal, error/);
+    expect(reason({ DATABASE_URL: 'mysql://x' })).toMatch(/^DATABASE_URL must be a postgres:\/\/ .* \(given\)$/);
+  });
+
+  it('requires S3 settings only for the S3 driver', () => {
+    expect(reason({ STORAGE_DRIVER: 's3' })).toBe(
+      'S3_BUCKET must be an S3 bucket name (3-63 of a-z, 0-9, dot, hyphen, required when STORAGE_DRIVER=s3) (unset)',
+    );
+    expect(() => validateEnvironment({ STORAGE_DRIVER: 'fs', S3_BUCKET: 'Not A Bucket' })).not.toThrow();
+    const config = AppConfig.fromEnv({ STORAGE_DRIVER: 's3', S3_BUCKET: 'evidence', S3_SSE: 'AES256' });
+    expect(config.storage).toMatchObject({ driver: 's3', bucket: 'evidence', serverSideEncryption: 'AES256' });
+    expect(reason({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b1b', S3_ACCESS_KEY_ID: 'k' })).toMatch(
+      /^S3_SECRET_ACCESS_KEY is required when S3_ACCESS_KEY_ID is set/,
+    );
+  });
+
+  it('refuses production without a secret, with the demo secret, or without a database', () => {
+    const prod = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x' };
+    expect(reason(prod)).toMatch(/^JWT_SECRET is required when NODE_ENV=production/);
+    expect(reason({ ...prod, JWT_SECRET: 'short' })).toMatch(/^JWT_SECRET must be at least 32 characters \(given\)$/);
+    expect(reason({ ...prod, JWT_SECRET: DEMO_JWT_SECRET })).toMatch(/published demo secret/);
+    expect(reason({ NODE_ENV: 'production', JWT_SECRET: SECRET })).toMatch(/^DATABASE_URL .*required when NODE_ENV=production/);
+    expect(AppConfig.fromEnv({ ...prod, JWT_SECRET: SECRET }).auth).toMatchObject({ demoSecret: false });
+    // An OIDC issuer alone is enough to authenticate in production.
+    expect(() => validateEnvironment({ ...prod, OIDC_ISSUER: 'https://login.example.com' })).not.toThrow();
+  });
+
+  it('reports every bad setting at once, on one line, without echoing secrets', () => {
+    const message = reason({ PORT: '-1', STORAGE_DRIVER: 's3', JWT_SECRET: 'tiny-secret-value' });
+    expect(message.split('; ')).toHaveLength(3);
+    expect(message).not.toContain('\n');
+    expect(message).not.toContain('tiny-secret-value');
+  });
+});

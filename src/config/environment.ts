@@ -1,0 +1,264 @@
+import { Transform, plainToInstance } from 'class-transformer';
+import {
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateIf,
+  validateSync,
+  type ValidationError,
+} from 'class-validator';
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export const STORAGE_DRIVERS = ['fs', 's3'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const S3_SSE_MODES = ['none', 'AES256', 'aws:kms'] as const;
+export const S3_CHECKSUM_MODES = ['WHEN_REQUIRED', 'WHEN_SUPPORTED'] as const;
+
+/** Published in the README and refused in production, so nobody ships it. */
+export const DEMO_JWT_SECRET = 'demo-secret-for-local-use-only-never-in-production';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+const emptyToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const isProduction = (e: EnvironmentVariables) => e.NODE_ENV === 'production';
+const isS3 = (e: EnvironmentVariables) => e.STORAGE_DRIVER === 's3';
+
+/**
+ * Every setting the service reads, with its default and what is allowed.
+ * The README's settings table mirrors this class.
+ */
+export class EnvironmentVariables {
+  @IsIn(NODE_ENVS)
+  NODE_ENV: (typeof NODE_ENVS)[number] = 'development';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  HOST: string = '0.0.0.0';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT: number = 3000;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  /** Root of everything the embedded defaults keep on disk. */
+  @IsString()
+  @MinLength(1)
+  DATA_DIR: string = './data';
+
+  // --- database -----------------------------------------------------------
+  /** When unset (and not in production) the app starts its own PostgreSQL under DATA_DIR. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((e: EnvironmentVariables) => isProduction(e) || e.DATABASE_URL !== undefined)
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message: 'must be a postgres:// or postgresql:// URL (required when NODE_ENV=production)',
+  })
+  DATABASE_URL?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  EMBEDDED_PG_PORT: number = 54329;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE: number = 10;
+
+  // --- blob storage -------------------------------------------------------
+  @IsIn(STORAGE_DRIVERS)
+  STORAGE_DRIVER: (typeof STORAGE_DRIVERS)[number] = 'fs';
+
+  /** Filesystem store root; defaults to DATA_DIR/blobs. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  STORAGE_FS_ROOT?: string;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf(isS3)
+  @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+    message: 'must be an S3 bucket name (3-63 of a-z, 0-9, dot, hyphen, required when STORAGE_DRIVER=s3)',
+  })
+  S3_BUCKET?: string;
+
+  @IsString()
+  @MinLength(1)
+  S3_REGION: string = 'us-east-1';
+
+  /** For MinIO or another S3-compatible server; unset means AWS. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  S3_ENDPOINT?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  S3_ACCESS_KEY_ID?: string;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf((e: EnvironmentVariables) => e.S3_ACCESS_KEY_ID !== undefined)
+  @IsString({ message: 'is required when S3_ACCESS_KEY_ID is set' })
+  S3_SECRET_ACCESS_KEY?: string;
+
+  @Transform(toBool)
+  @IsBoolean()
+  S3_FORCE_PATH_STYLE: boolean = false;
+
+  /** Server-side encryption at rest (R5.1). */
+  @IsIn(S3_SSE_MODES)
+  S3_SSE: (typeof S3_SSE_MODES)[number] = 'none';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  S3_SSE_KMS_KEY_ID?: string;
+
+  /** WHEN_REQUIRED keeps streamed uploads plain (some S3 servers store aws-chunked framing). */
+  @IsIn(S3_CHECKSUM_MODES)
+  S3_CHECKSUMS: (typeof S3_CHECKSUM_MODES)[number] = 'WHEN_REQUIRED';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(5)
+  @Max(512)
+  S3_PART_SIZE_MB: number = 8;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  S3_QUEUE_SIZE: number = 4;
+
+  // --- identity -----------------------------------------------------------
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (e: EnvironmentVariables) => e.JWT_SECRET !== undefined || (isProduction(e) && e.OIDC_ISSUER === undefined),
+  )
+  @IsString({ message: 'is required when NODE_ENV=production (unless OIDC_ISSUER is set)' })
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @IsString()
+  @MinLength(1)
+  JWT_ISSUER: string = 'support-desk';
+
+  @IsString()
+  @MinLength(1)
+  JWT_AUDIENCE: string = 'support-desk';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  OIDC_ISSUER?: string;
+
+  /** Defaults to the issuer's discovery document's jwks_uri. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  OIDC_JWKS_URI?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  OIDC_AUDIENCE?: string;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  OIDC_ROLES_CLAIM: string = 'roles';
+
+  // --- privacy ------------------------------------------------------------
+  /** Shown on every privacy page and refusal (R9.1). */
+  @IsEmail()
+  PRIVACY_CONTACT_EMAIL: string = 'privacy@snelstart.nl';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates raw environment values; throws ConfigError with one line per bad setting. */
+export function validateEnvironment(raw: Record<string, string | undefined>): EnvironmentVariables {
+  // Only our own settings: the rest of the process environment is none of our business.
+  const known = new Set<string>([...Object.keys(new EnvironmentVariables()), ...OPTIONAL_KEYS]);
+  const input: Record<string, string> = {};
+  for (const key of known) {
+    const value = raw[key];
+    if (value !== undefined) input[key] = value;
+  }
+  const env = plainToInstance(EnvironmentVariables, input);
+  const errors = validateSync(env, { skipMissingProperties: false });
+  const extra = crossFieldErrors(env);
+  if (errors.length > 0 || extra.length > 0) {
+    const lines = [...errors.map((e) => describe(e, raw)), ...extra];
+    throw new ConfigError(lines.join('; '));
+  }
+  return env;
+}
+
+const OPTIONAL_KEYS = [
+  'DATABASE_URL',
+  'STORAGE_FS_ROOT',
+  'S3_BUCKET',
+  'S3_ENDPOINT',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'S3_SSE_KMS_KEY_ID',
+  'JWT_SECRET',
+  'OIDC_ISSUER',
+  'OIDC_JWKS_URI',
+  'OIDC_AUDIENCE',
+] as const;
+
+function crossFieldErrors(env: EnvironmentVariables): string[] {
+  const out: string[] = [];
+  if (env.NODE_ENV === 'production' && env.JWT_SECRET === DEMO_JWT_SECRET) {
+    out.push('JWT_SECRET is the published demo secret; set a secret of your own in production');
+  }
+  if (env.OIDC_JWKS_URI && !env.OIDC_ISSUER) {
+    out.push('OIDC_JWKS_URI needs OIDC_ISSUER as well');
+  }
+  return out;
+}
+
+function describe(error: ValidationError, raw: Record<string, string | undefined>): string {
+  const given = raw[error.property];
+  let reasons = Object.values(error.constraints ?? {}).map((m) =>
+    m.startsWith(error.property + ' ') ? m.slice(error.property.length + 1) : m,
+  );
+  // For a missing value, "is required" is the whole story.
+  const required = reasons.filter((r) => r.startsWith('is required'));
+  if (given === undefined && required.length > 0) reasons = required;
+  const shown = given === undefined ? 'unset' : isSecret(error.property) ? 'given' : JSON.stringify(given);
+  return `${error.property} ${reasons.join(', ')} (${shown})`;
+}
+
+function isSecret(name: string): boolean {
+  return /SECRET|PASSWORD|KEY|DATABASE_URL/.test(name);
+}

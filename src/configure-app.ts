@@ -1,0 +1,29 @@
+import { ValidationPipe } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { SocketAuthAdapter } from './identity/socket-auth.adapter';
+import { TokenService } from './identity/token.service';
+import { VERSION } from './version';
+
+/** Everything applied to the Nest application, shared by main.ts and the end-to-end tests. */
+export function configureApp(app: NestExpressApplication): void {
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+  app.disable('x-powered-by');
+  app.use(helmet());
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useWebSocketAdapter(new SocketAuthAdapter(app, app.get(TokenService)));
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Support desk')
+      .setDescription('Support chats and calls with consent before capture, purpose and retention tags, scheduled purge.')
+      .setVersion(VERSION)
+      .addBearerAuth()
+      .addSecurityRequirements('bearer')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+}

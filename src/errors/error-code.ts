@@ -1,0 +1,36 @@
+import { HttpStatus } from '@nestjs/common';
+
+/**
+ * Stable error codes: clients branch on these, never on messages.
+ * Adding a code means adding its status below; the compiler checks both lists agree.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: HttpStatus.BAD_REQUEST,
+  INVALID_JSON: HttpStatus.BAD_REQUEST,
+  INVALID_BLOB_KEY: HttpStatus.BAD_REQUEST,
+  INVALID_BLOB_METADATA: HttpStatus.BAD_REQUEST,
+  UNAUTHENTICATED: HttpStatus.UNAUTHORIZED,
+  FORBIDDEN: HttpStatus.FORBIDDEN,
+  NOT_FOUND: HttpStatus.NOT_FOUND,
+  BLOB_NOT_FOUND: HttpStatus.NOT_FOUND,
+  METHOD_NOT_ALLOWED: HttpStatus.METHOD_NOT_ALLOWED,
+  CONFLICT: HttpStatus.CONFLICT,
+  PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
+  UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
+  BLOB_STORE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  SERVICE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  INTERNAL_ERROR: HttpStatus.INTERNAL_SERVER_ERROR,
+} as const satisfies Record<string, HttpStatus>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The one error body every route and socket event returns. */
+export interface ErrorBody {
+  code: ErrorCode | string;
+  message: string;
+  /** Present on 500s: the request id, also sent as the x-request-id header. */
+  correlationId?: string;
+  /** Per-field reasons on VALIDATION_FAILED. */
+  details?: string[];
+}

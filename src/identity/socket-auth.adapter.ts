@@ -1,0 +1,47 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { Server, ServerOptions, Socket } from 'socket.io';
+import { DomainException } from '../errors/domain.exception';
+import { bearerToken } from './auth.guard';
+import type { SocketData } from './principal-of';
+import { TokenService } from './token.service';
+
+type Next = (err?: Error) => void;
+
+/**
+ * Socket.IO with the same token check as HTTP, at the handshake, on every
+ * namespace: a socket without a valid token never connects. The refusal
+ * arrives as `connect_error` whose `data` is `{ code, message }`.
+ */
+export class SocketAuthAdapter extends IoAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly tokens: TokenService,
+  ) {
+    super(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const server = super.createIOServer(port, options) as Server;
+    const authenticate = (socket: Socket, next: Next) => void this.authenticate(socket, next);
+    server.use(authenticate);
+    server.on('new_namespace', (namespace) => namespace.use(authenticate));
+    return server;
+  }
+
+  private async authenticate(socket: Socket, next: Next): Promise<void> {
+    const fromAuth = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const token = typeof fromAuth === 'string' ? fromAuth : bearerToken(socket.handshake.headers.authorization);
+    try {
+      if (!token) throw new DomainException('UNAUTHENTICATED', 'Connect with a bearer token (auth.token)');
+      (socket.data as SocketData).principal = await this.tokens.verify(token);
+      next();
+    } catch (err) {
+      const body =
+        err instanceof DomainException
+          ? { code: err.code, message: err.message }
+          : { code: 'UNAUTHENTICATED', message: 'The connection could not be authenticated' };
+      next(Object.assign(new Error(body.message), { data: body }));
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { startService } from './bootstrap';
+import { AppConfig } from './config/app-config';
+import { ConfigError } from './config/environment';
+import { TokenService } from './identity/token.service';
+
+const SHUTDOWN_DEADLINE_MS = 20_000;
+
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const service = await startService(config);
+  service.logger.info({ url: service.url }, `listening on ${service.url}`);
+
+  let shuttingDown = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    service.logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      service.logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    service.close().then(
+      () => {
+        service.logger.info('stopped');
+        service.logger.flush(() => process.exit(0));
+      },
+      (err: unknown) => {
+        service.logger.error({ err }, 'shutdown failed');
+        service.logger.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+
+  if (service.embedded && config.auth.demoSecret) await printDemoTokens(service.app.get(TokenService), service.url);
+}
+
+/**
+ * For trying the service locally: tokens signed with the published demo secret.
+ * Written straight to the terminal, never through the logger (tokens stay out of logs).
+ */
+async function printDemoTokens(tokens: TokenService, url: string): Promise<void> {
+  const ttlSeconds = 7 * 24 * 3600;
+  const agent = await tokens.mint({ subject: 'demo-agent', roles: ['agent'], ttlSeconds });
+  const customer = await tokens.mint({ subject: 'demo-customer', roles: ['customer'], locale: 'nl-NL', ttlSeconds });
+  const officer = await tokens.mint({ subject: 'demo-officer', roles: ['privacy_officer'], ttlSeconds });
+  process.stdout.write(
+    [
+      '',
+      `Support desk is running at ${url}  (API docs: ${url}/docs, readiness: ${url}/health/ready)`,
+      'Demo tokens (embedded mode, demo secret, valid 7 days):',
+      `  agent            ${agent}`,
+      `  customer         ${customer}`,
+      `  privacy officer  ${officer}`,
+      `Try: curl -H "Authorization: Bearer <token>" ${url}/me`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+import type { DynamicModule, ModuleMetadata, Type } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import { rm } from 'node:fs/promises';
+import { AppModule } from '../../src/app.module';
+import { AppConfig } from '../../src/config/app-config';
+import { configureApp } from '../../src/configure-app';
+import type { Role } from '../../src/identity/principal';
+import { TokenService } from '../../src/identity/token.service';
+import { createLogger } from '../../src/logging/logger';
+import { createTestDatabase, type TestDatabase } from './database';
+import { LogCapture } from './log-capture';
+import { makeTempDir } from './postgres-server';
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  /** Extra modules for the test (probes); the app itself is always the real AppModule. */
+  imports?: (Type | DynamicModule)[];
+  controllers?: ModuleMetadata['controllers'];
+  providers?: ModuleMetadata['providers'];
+  /** Use this database instead of a fresh copy of the template. */
+  database?: TestDatabase;
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  url: string;
+  config: AppConfig;
+  database: TestDatabase;
+  logs: LogCapture;
+  dataDir: string;
+  token(role: Role, subject?: string, extra?: { locale?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Boots the real AppModule on a database of its own, listening on a random local port. */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase());
+  const dataDir = await makeTempDir('support-desk-data');
+  const config = AppConfig.fromEnv({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.register({ config, databaseUrl: database.url, logger }), ...(options.imports ?? [])],
+    controllers: options.controllers,
+    providers: options.providers,
+  }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ bufferLogs: true });
+  configureApp(app);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  const tokens = app.get(TokenService);
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    config,
+    database,
+    logs,
+    dataDir,
+    token: (role, subject = `${role}-1`, extra = {}) => tokens.mint({ subject, roles: [role], ...extra }),
+    close: async () => {
+      await app.close();
+      if (!options.database) await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
