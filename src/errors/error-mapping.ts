@@ -31,7 +31,8 @@ export function mapError(exception: unknown, correlationId: string): MappedError
     };
   }
   if (exception instanceof HttpException) {
-    return fromHttpException(exception, correlationId);
+    // Express's body parsers fail before any route runs; Nest wraps them with the parser's own words.
+    return fromBodyParserError(exception.cause) ?? fromHttpException(exception, correlationId);
   }
   const parserError = fromBodyParserError(exception);
   if (parserError) return parserError;
@@ -41,7 +42,7 @@ export function mapError(exception: unknown, correlationId: string): MappedError
 function fromHttpException(exception: HttpException, correlationId: string): MappedError {
   const status = exception.getStatus();
   const response = exception.getResponse();
-  if (status === HttpStatus.SERVICE_UNAVAILABLE) {
+  if (status === Number(HttpStatus.SERVICE_UNAVAILABLE)) {
     // Readiness checks (terminus) report which dependency is down.
     const failing = Object.keys((response as { error?: Record<string, unknown> }).error ?? {});
     return {
@@ -68,7 +69,7 @@ function fromHttpException(exception: HttpException, correlationId: string): Map
 
 /** Nest's "Cannot GET /x" names the path, which may hold an id; keep the answer generic. */
 function routeMessage(status: number, message: string): string {
-  if (status === HttpStatus.NOT_FOUND && /^Cannot [A-Z]+ /.test(message)) return 'No such route';
+  if (status === Number(HttpStatus.NOT_FOUND) && /^Cannot [A-Z]+ /.test(message)) return 'No such route';
   return message;
 }
 

@@ -4,7 +4,7 @@ import type { Server, ServerOptions, Socket } from 'socket.io';
 import { DomainException } from '../errors/domain.exception';
 import { bearerToken } from './auth.guard';
 import type { SocketData } from './principal-of';
-import { TokenService } from './token.service';
+import { type TokenService } from './token.service';
 
 type Next = (err?: Error) => void;
 
@@ -22,7 +22,7 @@ export class SocketAuthAdapter extends IoAdapter {
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
-    const server = super.createIOServer(port, options) as Server;
+    const server = super.createIOServer(port, options);
     const authenticate = (socket: Socket, next: Next) => void this.authenticate(socket, next);
     server.use(authenticate);
     server.on('new_namespace', (namespace) => namespace.use(authenticate));

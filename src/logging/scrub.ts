@@ -50,6 +50,8 @@ export function isSensitiveKey(key: string): boolean {
 /** Deep copy of `value` with sensitive keys censored. Cycles and depth are bounded. */
 export function censorKeys(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
   if (value === null || typeof value !== 'object') return value;
+  // Errors go to the err serializer as they are (their fields are not enumerable).
+  if (value instanceof Error || Object.prototype.toString.call(value) === '[object Error]') return value;
   if (depth >= MAX_DEPTH || seen.has(value)) return '[…]';
   seen.add(value);
   if (Array.isArray(value)) return value.map((v) => censorKeys(v, depth + 1, seen));

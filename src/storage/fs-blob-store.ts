@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, constants, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, constants, mkdir, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -50,13 +50,8 @@ export class FsBlobStore implements BlobStore {
     const tmpMeta = `${tmpData}.json`;
     const hasher = new HashingStream();
     try {
-      const file = await open(tmpData, 'wx', 0o600);
-      try {
-        await pipeline(body, hasher, file.createWriteStream({ autoClose: false }));
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      // flush: fsync before close, so the rename below never publishes bytes still in the page cache.
+      await pipeline(body, hasher, createWriteStream(tmpData, { flags: 'wx', mode: 0o600, flush: true }));
       const sidecar: Sidecar = {
         contentType: options.contentType,
         metadata: { ...options.metadata },

@@ -84,10 +84,10 @@ export class S3BlobStore implements BlobStore {
       }
     } catch (err) {
       await piped;
-      throw sourceError ?? unavailable(err);
+      throw sourceError ? asError(sourceError) : unavailable(err);
     }
     await piped;
-    if (sourceError) throw sourceError;
+    if (sourceError) throw asError(sourceError);
     return { key, size: hasher.bytes, sha256: hasher.digest() };
   }
 
@@ -204,7 +204,11 @@ function isNotFound(err: unknown): boolean {
   return false;
 }
 
-function unavailable(err: unknown): unknown {
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function unavailable(err: unknown): Error {
   if (err instanceof DomainException) return err;
   return new DomainException('BLOB_STORE_UNAVAILABLE', 'The blob store could not complete the request', undefined, {
     cause: err,

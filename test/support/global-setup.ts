@@ -11,7 +11,9 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   let adminUrl: string;
   if (process.env.DATABASE_URL) {
-    adminUrl = await adminUrlFrom(process.env.DATABASE_URL);
+    const admin = await adminUrlFrom(process.env.DATABASE_URL);
+    adminUrl = admin.adminUrl;
+    globalThis.__testPostgres = admin.drop && { stop: admin.drop };
   } else {
     const server = await startTestPostgres();
     globalThis.__testPostgres = server;

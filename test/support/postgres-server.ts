@@ -53,20 +53,25 @@ export async function startTestPostgres(): Promise<{ adminUrl: string; stop(): P
  * The connection used to create and drop test databases: DATABASE_URL's own
  * database (created first if it does not exist yet), never touched otherwise.
  */
-export async function adminUrlFrom(databaseUrl: string): Promise<string> {
+export async function adminUrlFrom(databaseUrl: string): Promise<{ adminUrl: string; drop?: () => Promise<void> }> {
   const client = new Client({ connectionString: databaseUrl });
   try {
     await client.connect();
     await client.end();
-    return databaseUrl;
+    return { adminUrl: databaseUrl };
   } catch (err) {
     if ((err as { code?: string }).code !== '3D000') throw err; // 3D000: database does not exist
   }
+  // Created here, so dropped again at the end of the run.
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/postgres';
-  await withClient(url.toString(), (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
-  return databaseUrl;
+  const maintenance = url.toString();
+  await withClient(maintenance, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
+  return {
+    adminUrl: databaseUrl,
+    drop: () => withClient(maintenance, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)).then(() => undefined),
+  };
 }
 
 export async function createMigratedTemplate(adminUrl: string, template: string): Promise<void> {
