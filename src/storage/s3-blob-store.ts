@@ -10,6 +10,7 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3StorageConfig } from '../config/app-config';
@@ -30,8 +31,22 @@ import { HashingStream } from './hashing-stream';
 /** S3's own limit for one DeleteObjects request. */
 export const DELETE_BATCH = 1000;
 
+/** The SDK's own warnings (retries, stream errors) go to the service log, not the console. */
+const sdkLogger = (() => {
+  const logger = new Logger('S3');
+  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+  return {
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (...args: unknown[]) => logger.warn(text(args)),
+    error: (...args: unknown[]) => logger.error(text(args)),
+  };
+})();
+
 export function createS3Client(config: S3StorageConfig): S3Client {
   return new S3Client({
+    logger: sdkLogger,
     region: config.region,
     endpoint: config.endpoint,
     forcePathStyle: config.forcePathStyle,
