@@ -46,7 +46,7 @@ export async function startService(config: AppConfig, logStream?: DestinationStr
   try {
     const app = await NestFactory.create<NestExpressApplication>(
       AppModule.register({ config, databaseUrl, logger }),
-      { bufferLogs: true },
+      { bufferLogs: true, rawBody: true },
     );
     configureApp(app);
     await app.listen(config.http.port, config.http.host);

@@ -2,6 +2,8 @@ import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import { DataSource } from 'typeorm';
+import { AppConfig } from './config/app-config';
 import { Logger } from 'nestjs-pino';
 import { SocketAuthAdapter } from './identity/socket-auth.adapter';
 import { TokenService } from './identity/token.service';
@@ -14,7 +16,9 @@ export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.use(helmet());
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  app.useWebSocketAdapter(new SocketAuthAdapter(app, app.get(TokenService)));
+  const config = app.get(AppConfig);
+  const postgresUrl = config.chat.socketAdapter === 'postgres' ? (app.get(DataSource).options as { url?: string }).url : undefined;
+  app.useWebSocketAdapter(new SocketAuthAdapter(app, app.get(TokenService), { postgresUrl }));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

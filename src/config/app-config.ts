@@ -54,6 +54,8 @@ export class AppConfig {
   readonly storage: StorageConfig;
   readonly auth: AuthConfig;
   readonly privacy: { contactEmail: string };
+  readonly chat: { maxMessageLength: number; ratePerSecond: number; rateBurst: number; socketAdapter: 'memory' | 'postgres' };
+  readonly telephony: { webhookSecret?: string };
 
   constructor(e: EnvironmentVariables) {
     this.env = e.NODE_ENV;
@@ -103,6 +105,13 @@ export class AppConfig {
         : undefined,
     };
     this.privacy = { contactEmail: e.PRIVACY_CONTACT_EMAIL };
+    this.chat = {
+      maxMessageLength: e.CHAT_MESSAGE_MAX_LENGTH,
+      ratePerSecond: e.CHAT_RATE_LIMIT_PER_SECOND,
+      rateBurst: e.CHAT_RATE_LIMIT_BURST,
+      socketAdapter: e.SOCKET_ADAPTER,
+    };
+    this.telephony = { webhookSecret: e.TELEPHONY_WEBHOOK_SECRET };
   }
 
   static fromEnv(raw: Record<string, string | undefined> = process.env): AppConfig {

@@ -22,6 +22,7 @@ export const STORAGE_DRIVERS = ['fs', 's3'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const S3_SSE_MODES = ['none', 'AES256', 'aws:kms'] as const;
 export const S3_CHECKSUM_MODES = ['WHEN_REQUIRED', 'WHEN_SUPPORTED'] as const;
+export const SOCKET_ADAPTERS = ['memory', 'postgres'] as const;
 
 /** Published in the README and refused in production, so nobody ships it. */
 export const DEMO_JWT_SECRET = 'demo-secret-for-local-use-only-never-in-production';
@@ -193,6 +194,37 @@ export class EnvironmentVariables {
   @MaxLength(200)
   OIDC_ROLES_CLAIM: string = 'roles';
 
+  // --- chat and telephony -------------------------------------------------
+  /** `postgres` lets Socket.IO rooms span several instances on one database. */
+  @IsIn(SOCKET_ADAPTERS)
+  SOCKET_ADAPTER: (typeof SOCKET_ADAPTERS)[number] = 'memory';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  CHAT_MESSAGE_MAX_LENGTH: number = 10_000;
+
+  /** Sustained sends per socket per second (token bucket). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  CHAT_RATE_LIMIT_PER_SECOND: number = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  CHAT_RATE_LIMIT_BURST: number = 30;
+
+  /** Shared secret the phone system signs webhook requests with (HMAC-SHA256); unset = webhook off. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((e: EnvironmentVariables) => e.TELEPHONY_WEBHOOK_SECRET !== undefined)
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  TELEPHONY_WEBHOOK_SECRET?: string;
+
   // --- privacy ------------------------------------------------------------
   /** Shown on every privacy page and refusal (R9.1). */
   @IsEmail()
@@ -234,6 +266,7 @@ const OPTIONAL_KEYS = [
   'OIDC_ISSUER',
   'OIDC_JWKS_URI',
   'OIDC_AUDIENCE',
+  'TELEPHONY_WEBHOOK_SECRET',
 ] as const;
 
 function crossFieldErrors(env: EnvironmentVariables): string[] {

@@ -23,6 +23,9 @@ export function dataSourceOptions(url: string, poolSize: number): DataSourceOpti
     logging: ['error', 'warn', 'migration'],
     extra: { max: poolSize, connectionTimeoutMillis: 10_000 },
     applicationName: 'support-desk',
+    // gen_random_uuid() is built into PostgreSQL 13+: no extension, no superuser needed.
+    uuidExtension: 'pgcrypto',
+    installExtensions: false,
   };
 }
 

@@ -1,7 +1,8 @@
 import type { MigrationInterface } from 'typeorm';
+import { Conversations1795605533457 } from './1795605533457-Conversations';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- <Name>` adds
  * new files here; the schema test fails when entities and migrations disagree.
  */
-export const MIGRATIONS: (new () => MigrationInterface)[] = [];
+export const MIGRATIONS: (new () => MigrationInterface)[] = [Conversations1795605533457];

@@ -1,0 +1,157 @@
+import { UsePipes, ValidationPipe } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { AppConfig } from '../config/app-config';
+import { DirectoryService, type Participant } from '../directory/directory.service';
+import { SocketExceptions } from '../errors/all-exceptions.filter';
+import { DomainException } from '../errors/domain.exception';
+import { Roles } from '../identity/auth.decorators';
+import type { SocketData } from '../identity/principal-of';
+import { CONVERSATION_EVENTS, type ConversationChangedEvent, type MessageCreatedEvent } from './conversation.events';
+import type { ConversationView, MessageView } from './conversation.views';
+import { ConversationsService } from './conversations.service';
+import { ConversationRefEvent, JoinConversationEvent, SendMessageEvent } from './dto/conversation.dto';
+import { TokenBucket } from './rate-limiter';
+
+interface ChatSocketData extends SocketData {
+  participant?: Promise<Participant>;
+  bucket?: TokenBucket;
+}
+
+/** Resume sends at most this many missed messages per join; the client asks again from the last one. */
+const RESUME_LIMIT = 1000;
+
+export const rooms = {
+  conversation: (id: string) => `conversation:${id}`,
+  participant: (id: string) => `participant:${id}`,
+  agents: 'agents',
+};
+
+/**
+ * Live chat (namespace /chat). Sockets are authenticated at the handshake
+ * (SocketAuthAdapter). Every event answers through its acknowledgement:
+ * the result, or `{ error: { code, message } }`. Broadcasts follow commits.
+ */
+@WebSocketGateway({ namespace: '/chat' })
+@SocketExceptions()
+@UsePipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }))
+export class ChatGateway implements OnGatewayConnection {
+  @WebSocketServer() private readonly server: Namespace;
+
+  constructor(
+    private readonly conversations: ConversationsService,
+    private readonly directory: DirectoryService,
+    private readonly config: AppConfig,
+  ) {}
+
+  handleConnection(socket: Socket): void {
+    const data = socket.data as ChatSocketData;
+    data.bucket = new TokenBucket(this.config.chat.ratePerSecond, this.config.chat.rateBurst, Date.now());
+    data.participant = this.directory.participantFor(data.principal!).then(async (participant) => {
+      await socket.join(rooms.participant(participant.id));
+      if (participant.kind === 'staff' && (participant.roles.includes('agent') || participant.roles.includes('admin'))) {
+        await socket.join(rooms.agents);
+      }
+      return participant;
+    });
+    data.participant.catch(() => socket.disconnect(true));
+  }
+
+  @Roles('customer')
+  @SubscribeMessage('conversation.open')
+  async open(@ConnectedSocket() socket: Socket): Promise<{ conversation: ConversationView }> {
+    const conversation = await this.conversations.openChat(await participantOf(socket));
+    await socket.join(rooms.conversation(conversation.id));
+    return { conversation };
+  }
+
+  @SubscribeMessage('message.send')
+  async send(@ConnectedSocket() socket: Socket, @MessageBody() event: SendMessageEvent) {
+    const data = socket.data as ChatSocketData;
+    if (!data.bucket!.take(Date.now())) {
+      throw new DomainException('RATE_LIMITED', 'Too many messages at once; wait a moment and resend with the same clientMessageId');
+    }
+    const { message, duplicate } = await this.conversations.send(await participantOf(socket), event.conversationId, event.clientMessageId, event.body);
+    return { id: message.id, seq: message.seq, createdAt: message.createdAt, duplicate };
+  }
+
+  /** Join (or rejoin after a reconnect): the conversation, and every message after `afterSeq`, in order. */
+  @SubscribeMessage('conversation.join')
+  async join(@ConnectedSocket() socket: Socket, @MessageBody() event: JoinConversationEvent) {
+    const viewer = await participantOf(socket);
+    const conversation = await this.conversations.requireContentAccess(viewer, event.conversationId);
+    // Join before reading, so nothing committed in between is missed (the client drops seqs it has).
+    await socket.join(rooms.conversation(conversation.id));
+    const missed = await this.conversations.history(viewer, conversation.id, event.afterSeq, RESUME_LIMIT);
+    return { conversation, messages: missed.items, nextAfter: missed.nextAfter };
+  }
+
+  @SubscribeMessage('conversation.leave')
+  async leave(@ConnectedSocket() socket: Socket, @MessageBody() event: ConversationRefEvent) {
+    await socket.leave(rooms.conversation(event.conversationId));
+    return { ok: true };
+  }
+
+  @Roles('agent', 'admin')
+  @SubscribeMessage('queue.list')
+  async queue(@ConnectedSocket() socket: Socket) {
+    const page = await this.conversations.list(await participantOf(socket), { unassigned: true, limit: 100 });
+    return { conversations: page.items };
+  }
+
+  @Roles('agent', 'admin')
+  @SubscribeMessage('conversation.take')
+  async take(@ConnectedSocket() socket: Socket, @MessageBody() event: ConversationRefEvent) {
+    const conversation = await this.conversations.assign(await participantOf(socket), event.conversationId);
+    await socket.join(rooms.conversation(conversation.id));
+    return { conversation };
+  }
+
+  @SubscribeMessage('conversation.close')
+  async close(@ConnectedSocket() socket: Socket, @MessageBody() event: ConversationRefEvent) {
+    return { conversation: await this.conversations.close(await participantOf(socket), event.conversationId) };
+  }
+
+  @OnEvent(CONVERSATION_EVENTS.messageCreated)
+  onMessage({ message }: MessageCreatedEvent): void {
+    this.server.to(rooms.conversation(message.conversationId)).emit('message', message satisfies MessageView);
+  }
+
+  @OnEvent(CONVERSATION_EVENTS.opened)
+  onOpened({ conversation }: ConversationChangedEvent): void {
+    if (conversation.assignedAgentId === null) this.server.to(rooms.agents).emit('queue.added', conversation);
+  }
+
+  @OnEvent(CONVERSATION_EVENTS.assigned)
+  onAssigned({ conversation }: ConversationChangedEvent): void {
+    this.server
+      .to(rooms.conversation(conversation.id))
+      .to(rooms.participant(conversation.assignedAgentId!))
+      .to(rooms.participant(conversation.customerId))
+      .emit('conversation.assigned', conversation);
+    this.server.to(rooms.agents).emit('queue.removed', { conversationId: conversation.id });
+  }
+
+  @OnEvent(CONVERSATION_EVENTS.closed)
+  onClosed({ conversation }: ConversationChangedEvent): void {
+    this.server
+      .to(rooms.conversation(conversation.id))
+      .to(rooms.participant(conversation.customerId))
+      .emit('conversation.closed', conversation);
+    this.server.to(rooms.agents).emit('queue.removed', { conversationId: conversation.id });
+  }
+}
+
+async function participantOf(socket: Socket): Promise<Participant> {
+  const participant = (socket.data as ChatSocketData).participant;
+  if (!participant) throw new DomainException('UNAUTHENTICATED', 'This connection is not signed in');
+  return participant;
+}

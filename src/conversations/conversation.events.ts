@@ -1,0 +1,17 @@
+import type { ConversationView, MessageView } from './conversation.views';
+
+/** Emitted after the transaction that made them true has committed, never from inside it. */
+export const CONVERSATION_EVENTS = {
+  opened: 'conversation.opened',
+  assigned: 'conversation.assigned',
+  closed: 'conversation.closed',
+  messageCreated: 'conversation.message-created',
+} as const;
+
+export interface ConversationChangedEvent {
+  conversation: ConversationView;
+}
+
+export interface MessageCreatedEvent {
+  message: MessageView;
+}

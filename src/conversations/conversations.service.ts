@@ -1,0 +1,229 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import type { DataSource, EntityManager, Repository } from 'typeorm';
+import { Clock } from '../clock/clock';
+import { AppConfig } from '../config/app-config';
+import type { Participant } from '../directory/directory.service';
+import { DomainException } from '../errors/domain.exception';
+import { CallEntity } from './call.entity';
+import { canClose, canReadContent, canSeeMetadata } from './conversation-access';
+import type { Channel, ConversationStatus } from './conversation.entity';
+import { CONVERSATION_EVENTS } from './conversation.events';
+import { MessageWriter, type SendResult } from './message-writer.service';
+import { toConversationView, toMessageView, type ConversationRow, type ConversationView, type MessageRow, type MessageView } from './conversation.views';
+
+export interface ConversationFilter {
+  status?: ConversationStatus;
+  channel?: Channel;
+  agentId?: string;
+  customerId?: string;
+  /** Only the open, unassigned queue. */
+  unassigned?: boolean;
+  limit: number;
+  /** Opaque cursor from the previous page. */
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+const NOT_FOUND = () => new DomainException('CONVERSATION_NOT_FOUND', 'No such conversation');
+
+/** Conversations: opening, the queue, assignment, closing, history. Message writes go through MessageWriter. */
+@Injectable()
+export class ConversationsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(CallEntity) private readonly calls: Repository<CallEntity>,
+    private readonly events: EventEmitter2,
+    private readonly clock: Clock,
+    private readonly writer: MessageWriter,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Stores a message; resolves with its sequence number once committed (see MessageWriter). */
+  async send(sender: Participant, conversationId: string, clientMessageId: string, body: string): Promise<SendResult> {
+    const max = this.config.chat.maxMessageLength;
+    if (body.length > max) {
+      throw new DomainException('MESSAGE_TOO_LONG', `A message holds at most ${max} characters (this one has ${body.length})`);
+    }
+    if (body.trim() === '') throw new DomainException('VALIDATION_FAILED', 'body must not be empty');
+    return this.writer.send({ conversationId, sender, clientMessageId, body });
+  }
+
+  /** A customer opens a chat. */
+  async openChat(customer: Participant): Promise<ConversationView> {
+    if (customer.kind !== 'customer') throw new DomainException('FORBIDDEN', 'Only a customer opens a chat');
+    const [row] = await this.dataSource.query<ConversationRow[]>(
+      `INSERT INTO conversations (channel, status, customer_id, opened_at) VALUES ('chat', 'open', $1, $2) RETURNING *`,
+      [customer.id, this.clock.now()],
+    );
+    const view = toConversationView(row, this.clock.now());
+    this.events.emit(CONVERSATION_EVENTS.opened, { conversation: view });
+    return view;
+  }
+
+  async get(viewer: Participant, id: string): Promise<ConversationView> {
+    const row = await this.findRow(id);
+    if (!row || !canSeeMetadata(viewer, row)) throw NOT_FOUND();
+    return this.view(row);
+  }
+
+  /** For content routes and socket joins: the row, when the viewer may read its messages. */
+  async requireContentAccess(viewer: Participant, id: string): Promise<ConversationView> {
+    const row = await this.findRow(id);
+    if (!row || !canSeeMetadata(viewer, row)) throw NOT_FOUND();
+    if (!canReadContent(viewer, row)) {
+      throw new DomainException(
+        'FORBIDDEN',
+        viewer.kind === 'staff' && !viewer.roles.includes('agent') && !viewer.roles.includes('admin')
+          ? 'Message content is not shown to this role'
+          : 'Take the conversation first to read its messages',
+      );
+    }
+    return this.view(row);
+  }
+
+  async list(viewer: Participant, filter: ConversationFilter): Promise<Page<ConversationView>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    // Visibility first; the caller's filters can only narrow it.
+    if (viewer.kind === 'customer') {
+      where.push(`customer_id = ${param(viewer.id)}`);
+    } else if (!viewer.roles.includes('admin') && !viewer.roles.includes('privacy_officer')) {
+      where.push(`(assigned_agent_id = ${param(viewer.id)} OR (status = 'open' AND assigned_agent_id IS NULL))`);
+    }
+    if (filter.status) where.push(`status = ${param(filter.status)}`);
+    if (filter.channel) where.push(`channel = ${param(filter.channel)}`);
+    if (filter.agentId) where.push(`assigned_agent_id = ${param(filter.agentId)}`);
+    if (filter.customerId) where.push(`customer_id = ${param(filter.customerId)}`);
+    if (filter.unassigned) where.push(`status = 'open' AND assigned_agent_id IS NULL`);
+    if (filter.cursor) {
+      const cursor = decodeCursor(filter.cursor);
+      where.push(`(opened_at, id) < (${param(cursor.openedAt)}::timestamptz, ${param(cursor.id)}::uuid)`);
+    }
+    const rows = await this.dataSource.query<ConversationRow[]>(
+      `SELECT * FROM conversations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY opened_at DESC, id DESC LIMIT ${param(filter.limit + 1)}`,
+      params,
+    );
+    const page = rows.slice(0, filter.limit);
+    const views = await this.views(page);
+    const last = page[page.length - 1];
+    return { items: views, nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
+  }
+
+  /** Messages after a sequence number, oldest first (history and resume after reconnect). */
+  async history(viewer: Participant, id: string, afterSeq: number, limit: number): Promise<{ items: MessageView[]; nextAfter: number | null }> {
+    await this.requireContentAccess(viewer, id);
+    const rows = await this.dataSource.query<MessageRow[]>(
+      `SELECT * FROM chat_messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [id, afterSeq, limit + 1],
+    );
+    const items = rows.slice(0, limit).map(toMessageView);
+    return { items, nextAfter: rows.length > limit ? items[items.length - 1].seq : null };
+  }
+
+  /**
+   * An agent takes a conversation from the queue (only if still unassigned);
+   * an admin assigns it to any agent, also over an existing assignment.
+   */
+  async assign(viewer: Participant, id: string, agentId?: string): Promise<ConversationView> {
+    if (viewer.kind !== 'staff') throw NOT_FOUND();
+    const isAdmin = viewer.roles.includes('admin');
+    const target = agentId ?? viewer.id;
+    if (!isAdmin && (target !== viewer.id || !viewer.roles.includes('agent'))) {
+      throw new DomainException('FORBIDDEN', 'Agents take conversations for themselves; admins assign them');
+    }
+    const row = await this.dataSource.transaction(async (manager) => {
+      const current = await this.lockRow(manager, id);
+      if (!current || !canSeeMetadata(viewer, current)) throw NOT_FOUND();
+      if (current.status !== 'open') throw new DomainException('CONVERSATION_CLOSED', 'This conversation is closed');
+      if (current.assigned_agent_id === target) return current;
+      if (current.assigned_agent_id !== null && !isAdmin) {
+        throw new DomainException('CONVERSATION_TAKEN', 'Another agent took this conversation');
+      }
+      if (isAdmin && target !== viewer.id) await this.requireAgent(manager, target);
+      const [updated] = await manager.query<[ConversationRow[], number]>(
+        `UPDATE conversations SET assigned_agent_id = $2, assigned_at = $3 WHERE id = $1 RETURNING *`,
+        [id, target, this.clock.now()],
+      );
+      return updated[0];
+    });
+    const view = await this.view(row);
+    this.events.emit(CONVERSATION_EVENTS.assigned, { conversation: view });
+    return view;
+  }
+
+  async close(viewer: Participant, id: string): Promise<ConversationView> {
+    const { row, changed } = await this.dataSource.transaction(async (manager) => {
+      const current = await this.lockRow(manager, id);
+      if (!current || !canSeeMetadata(viewer, current)) throw NOT_FOUND();
+      if (!canClose(viewer, current)) throw new DomainException('FORBIDDEN', 'Only the customer or the assigned agent closes a conversation');
+      if (current.status === 'closed') return { row: current, changed: false };
+      return { row: await this.closeRow(manager, id), changed: true };
+    });
+    const view = await this.view(row);
+    if (changed) this.events.emit(CONVERSATION_EVENTS.closed, { conversation: view });
+    return view;
+  }
+
+  /** Closing inside a caller's transaction (telephony); the caller emits after commit. */
+  async closeRow(manager: EntityManager, id: string): Promise<ConversationRow> {
+    const [updated] = await manager.query<[ConversationRow[], number]>(
+      `UPDATE conversations SET status = 'closed', closed_at = $2 WHERE id = $1 RETURNING *`,
+      [id, this.clock.now()],
+    );
+    return updated[0];
+  }
+
+  async viewById(id: string): Promise<ConversationView> {
+    const row = await this.findRow(id);
+    if (!row) throw NOT_FOUND();
+    return this.view(row);
+  }
+
+  private async requireAgent(manager: EntityManager, staffId: string): Promise<void> {
+    const rows = await manager.query<{ roles: string[] }[]>(`SELECT roles FROM staff_members WHERE id = $1`, [staffId]);
+    if (!rows[0]?.roles.includes('agent')) throw new DomainException('VALIDATION_FAILED', 'agentId is not an agent known to the service');
+  }
+
+  private async findRow(id: string): Promise<ConversationRow | undefined> {
+    const rows = await this.dataSource.query<ConversationRow[]>(`SELECT * FROM conversations WHERE id = $1`, [id]);
+    return rows[0];
+  }
+
+  private async lockRow(manager: EntityManager, id: string): Promise<ConversationRow | undefined> {
+    const rows = await manager.query<ConversationRow[]>(`SELECT * FROM conversations WHERE id = $1 FOR UPDATE`, [id]);
+    return rows[0];
+  }
+
+  private async view(row: ConversationRow): Promise<ConversationView> {
+    return (await this.views([row]))[0];
+  }
+
+  private async views(rows: ConversationRow[]): Promise<ConversationView[]> {
+    const callIds = rows.filter((r) => r.channel === 'call').map((r) => r.id);
+    const calls = callIds.length
+      ? await this.calls.createQueryBuilder('c').where('c.conversation_id = ANY(:ids)', { ids: callIds }).orderBy('c.started_at').getMany()
+      : [];
+    const now = this.clock.now();
+    return rows.map((r) => toConversationView(r, now, r.channel === 'call' ? calls.filter((c) => c.conversationId === r.id) : undefined));
+  }
+}
+
+function encodeCursor(row: ConversationRow): string {
+  return Buffer.from(`${row.opened_at.toISOString()}|${row.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { openedAt: string; id: string } {
+  const [openedAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!openedAt || !id || Number.isNaN(Date.parse(openedAt)) || !/^[0-9a-f-]{36}$/i.test(id)) {
+    throw new DomainException('VALIDATION_FAILED', 'cursor is not valid');
+  }
+  return { openedAt, id };
+}

@@ -1,0 +1,45 @@
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+/**
+ * A data subject: someone who contacts support (R3.1). `subject` is the
+ * identity provider's subject, or `caller:<hash>` for a caller not yet known.
+ */
+@Entity('customers')
+@Check('CHK_customers_locale', `"locale" ~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'`)
+@Check('CHK_customers_country', `"country" ~ '^[A-Z]{2}$'`)
+export class CustomerEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Index('UQ_customers_subject', { unique: true })
+  @Column({ type: 'text' })
+  subject: string;
+
+  @Column({ name: 'display_name', type: 'text', nullable: true })
+  displayName: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  email: string | null;
+
+  /** Masked for display (+31 6 ****5678); the full number is never stored. */
+  @Column({ name: 'phone_masked', type: 'text', nullable: true })
+  phoneMasked: string | null;
+
+  /** Keyed hash of the normalised number, to recognise a caller again without keeping the number. */
+  @Index('UQ_customers_phone_hash', { unique: true, where: '"phone_hash" IS NOT NULL' })
+  @Column({ name: 'phone_hash', type: 'text', nullable: true })
+  phoneHash: string | null;
+
+  /** R2.2: Dutch and the Netherlands until the customer's settings say otherwise. */
+  @Column({ type: 'text', default: 'nl-NL' })
+  locale: string;
+
+  @Column({ type: 'text', default: 'NL' })
+  country: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}
