@@ -142,10 +142,12 @@ export class ChatGateway implements OnGatewayConnection {
 
   @OnEvent(CONVERSATION_EVENTS.closed)
   onClosed({ conversation }: ConversationChangedEvent): void {
-    this.server
-      .to(rooms.conversation(conversation.id))
-      .to(rooms.participant(conversation.customerId))
-      .emit('conversation.closed', conversation);
+    // The assigned agent hears of it even when assigned elsewhere (by an admin, or by the phone system).
+    const audience = this.server.to(rooms.conversation(conversation.id)).to(rooms.participant(conversation.customerId));
+    (conversation.assignedAgentId ? audience.to(rooms.participant(conversation.assignedAgentId)) : audience).emit(
+      'conversation.closed',
+      conversation,
+    );
     this.server.to(rooms.agents).emit('queue.removed', { conversationId: conversation.id });
   }
 }
