@@ -5,13 +5,14 @@ export const CONVERSATION_EVENTS = {
   opened: 'conversation.opened',
   assigned: 'conversation.assigned',
   closed: 'conversation.closed',
-  messageCreated: 'conversation.message-created',
+  /** One event per committed batch, in sequence order per conversation. */
+  messagesCreated: 'conversation.messages-created',
 } as const;
 
 export interface ConversationChangedEvent {
   conversation: ConversationView;
 }
 
-export interface MessageCreatedEvent {
-  message: MessageView;
+export interface MessagesCreatedEvent {
+  messages: MessageView[];
 }

@@ -6,7 +6,7 @@ import { Clock } from '../clock/clock';
 import type { Participant } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
 import { canWrite } from './conversation-access';
-import { CONVERSATION_EVENTS, type MessageCreatedEvent } from './conversation.events';
+import { CONVERSATION_EVENTS, type MessagesCreatedEvent } from './conversation.events';
 import { toMessageView, type MessageRow, type MessageView } from './conversation.views';
 
 export interface SendMessage {
@@ -37,7 +37,9 @@ interface LockedConversation {
 }
 
 /** Rows per transaction: large enough to amortise the commit, small enough to keep latency flat. */
-const MAX_BATCH = 500;
+const MAX_BATCH = 100;
+/** Transactions in flight at once (well under the pool size, which REST and sockets share). */
+const MAX_CONCURRENT_FLUSHES = 4;
 
 /**
  * The one path that stores chat messages. Sends queue up while a transaction is
@@ -53,7 +55,7 @@ const MAX_BATCH = 500;
 export class MessageWriter implements OnApplicationShutdown {
   private readonly logger = new Logger(MessageWriter.name);
   private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
+  private readonly flushing = new Set<Promise<void>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -69,36 +71,44 @@ export class MessageWriter implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    // Let the last batch commit (and its senders hear back) before the pool closes.
-    while (this.flushing) await this.flushing;
+    // Let the last batches commit (and their senders hear back) before the pool closes.
+    while (this.flushing.size > 0) await Promise.all(this.flushing);
   }
 
+  /**
+   * Up to MAX_CONCURRENT_FLUSHES transactions overlap, so the service keeps
+   * working while one waits for its commit; batches on the same conversation
+   * still serialise on its row lock.
+   */
   private kick(): void {
-    if (this.flushing || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, MAX_BATCH);
-    this.flushing = this.flush(batch).finally(() => {
-      this.flushing = undefined;
-      this.kick();
-    });
+    while (this.flushing.size < MAX_CONCURRENT_FLUSHES && this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      const flushing: Promise<void> = this.flush(batch).finally(() => {
+        this.flushing.delete(flushing);
+        this.kick();
+      });
+      this.flushing.add(flushing);
+    }
   }
 
   private async flush(batch: Pending[]): Promise<void> {
     let outcomes: Array<SendResult | DomainException>;
     try {
-      outcomes = await this.dataSource.transaction('READ COMMITTED', (manager) => this.write(manager, batch));
+      // READ COMMITTED (the default): each statement sees what committed before it took its locks.
+      outcomes = await this.dataSource.transaction((manager) => this.write(manager, batch));
     } catch (err) {
       this.logger.error({ err, batch: batch.length }, 'message batch failed');
       for (const p of batch) p.reject(err);
       return;
     }
     // After COMMIT: acknowledge, then tell everyone else (design: events never from inside a transaction).
-    const created: MessageCreatedEvent[] = [];
+    const created: MessageView[] = [];
     outcomes.forEach((outcome, i) => {
       if (outcome instanceof DomainException) return batch[i].reject(outcome);
       batch[i].resolve(outcome);
-      if (!outcome.duplicate) created.push({ message: outcome.message });
+      if (!outcome.duplicate) created.push(outcome.message);
     });
-    for (const event of created) this.events.emit(CONVERSATION_EVENTS.messageCreated, event);
+    if (created.length > 0) this.events.emit(CONVERSATION_EVENTS.messagesCreated, { messages: created } satisfies MessagesCreatedEvent);
   }
 
   private async write(manager: EntityManager, batch: Pending[]): Promise<Array<SendResult | DomainException>> {
@@ -167,10 +177,16 @@ export class MessageWriter implements OnApplicationShutdown {
 
     const written = new Map<number, MessageRow>();
     if (inserts.length > 0) {
-      const rows = await manager.query<MessageRow[]>(
-        `INSERT INTO chat_messages (conversation_id, seq, sender_kind, sender_id, body, client_message_id, created_at)
+      const touched = [...new Set(inserts.map((x) => x.row.conversation_id))];
+      // One statement: the rows, and each conversation's new counter. Only the ids come back.
+      const ids = await manager.query<{ id: string }[]>(
+        `WITH bumped AS (
+           UPDATE conversations c SET last_seq = v.last_seq
+             FROM unnest($8::uuid[], $9::int[]) AS v(id, last_seq) WHERE c.id = v.id
+         )
+         INSERT INTO chat_messages (conversation_id, seq, sender_kind, sender_id, body, client_message_id, created_at)
          SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[])
-         RETURNING *`,
+         RETURNING id`,
         [
           inserts.map((x) => x.row.conversation_id),
           inserts.map((x) => x.row.seq),
@@ -179,16 +195,12 @@ export class MessageWriter implements OnApplicationShutdown {
           inserts.map((x) => x.row.body),
           inserts.map((x) => x.row.client_message_id),
           inserts.map((x) => x.row.created_at),
+          touched,
+          touched.map((id) => conversations.get(id)!.last_seq),
         ],
       );
       // RETURNING follows the input order for INSERT ... SELECT from unnest.
-      rows.forEach((row, j) => written.set(inserts[j].index, row));
-      const touched = [...new Set(inserts.map((x) => x.row.conversation_id))];
-      await manager.query(
-        `UPDATE conversations c SET last_seq = v.last_seq
-           FROM unnest($1::uuid[], $2::int[]) AS v(id, last_seq) WHERE c.id = v.id`,
-        [touched, touched.map((id) => conversations.get(id)!.last_seq)],
-      );
+      ids.forEach(({ id }, j) => written.set(inserts[j].index, { id, ...inserts[j].row }));
     }
 
     return outcomes.map((o, i) => {
