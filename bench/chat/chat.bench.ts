@@ -171,7 +171,6 @@ async function main(): Promise<void> {
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
-      WRITER_TRACE: '1',
       EMBEDDED_PG_PORT: String(await freePort()),
       CHAT_RATE_LIMIT_PER_SECOND: '100000',
       CHAT_RATE_LIMIT_BURST: '100000',
@@ -245,7 +244,6 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
-    if (process.env.WRITER_TRACE_OUT) require('fs').writeFileSync(process.env.WRITER_TRACE_OUT, children[0]?.output() ?? '');
     for (const child of children.reverse()) await child.stop();
     await dropDatabase?.();
     await rm(work, { recursive: true, force: true });
