@@ -20,10 +20,8 @@ export function canReadContent(p: Participant, c: Pick<ConversationRow, 'custome
   return p.roles.includes('agent') && c.assigned_agent_id === p.id;
 }
 
-/** Writing a message: the customer, or the staff member the conversation is assigned to. */
-export function canWrite(p: Participant, c: Pick<ConversationRow, 'customer_id' | 'assigned_agent_id'>): boolean {
-  return p.kind === 'customer' ? c.customer_id === p.id : c.assigned_agent_id === p.id;
-}
+// Writing a message (the customer, or the staff member it is assigned to) is checked
+// under the conversation's row lock by append_chat_messages, in the same statement that writes.
 
 export function canClose(p: Participant, c: Pick<ConversationRow, 'customer_id' | 'assigned_agent_id'>): boolean {
   if (p.kind === 'customer') return c.customer_id === p.id;

@@ -1,13 +1,12 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { Clock } from '../clock/clock';
 import type { Participant } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
-import { canWrite } from './conversation-access';
 import { CONVERSATION_EVENTS, type MessagesCreatedEvent } from './conversation.events';
-import { toMessageView, type MessageRow, type MessageView } from './conversation.views';
+import type { MessageView } from './conversation.views';
 
 export interface SendMessage {
   conversationId: string;
@@ -28,28 +27,20 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-interface LockedConversation {
-  id: string;
-  status: string;
-  customer_id: string;
-  assigned_agent_id: string | null;
-  last_seq: number;
-}
-
-/** Rows per transaction: large enough to amortise the commit, small enough to keep latency flat. */
+/** Messages per commit: enough to amortise it, few enough that batches overlap (bench:chat). */
 const MAX_BATCH = 100;
-/** Transactions in flight at once (well under the pool size, which REST and sockets share). */
-const MAX_CONCURRENT_FLUSHES = 4;
+/** Batches in flight at once (well under the pool size, which REST and sockets share). */
+const MAX_CONCURRENT_FLUSHES = 2;
 
 /**
- * The one path that stores chat messages. Sends queue up while a transaction is
- * in flight and are committed together in the next one (group commit), so a
- * busy service writes hundreds of messages per commit and an idle one commits
- * each at once. Every sender learns its sequence number only after COMMIT.
+ * The one path that stores chat messages. Sends queue up while earlier batches
+ * are in flight and are committed together (group commit), so a busy service
+ * writes many messages per commit and an idle one commits each at once. Every
+ * sender learns its sequence number only after the commit.
  *
  * Sequence numbers are gapless and in commit order, across instances too: each
- * transaction locks its conversations' rows (in id order, so two writers never
- * deadlock), reads `last_seq`, and hands out the next numbers under that lock.
+ * batch locks its conversations' rows (in id order, so writers never deadlock),
+ * reads `last_seq` after the lock, and hands out the next numbers under it.
  */
 @Injectable()
 export class MessageWriter implements OnApplicationShutdown {
@@ -94,8 +85,7 @@ export class MessageWriter implements OnApplicationShutdown {
   private async flush(batch: Pending[]): Promise<void> {
     let outcomes: Array<SendResult | DomainException>;
     try {
-      // READ COMMITTED (the default): each statement sees what committed before it took its locks.
-      outcomes = await this.dataSource.transaction((manager) => this.write(manager, batch));
+      outcomes = await this.write(batch);
     } catch (err) {
       this.logger.error({ err, batch: batch.length }, 'message batch failed');
       for (const p of batch) p.reject(err);
@@ -111,104 +101,73 @@ export class MessageWriter implements OnApplicationShutdown {
     if (created.length > 0) this.events.emit(CONVERSATION_EVENTS.messagesCreated, { messages: created } satisfies MessagesCreatedEvent);
   }
 
-  private async write(manager: EntityManager, batch: Pending[]): Promise<Array<SendResult | DomainException>> {
-    const conversationIds = [...new Set(batch.map((p) => p.request.conversationId))].sort();
-    const locked = await manager.query<LockedConversation[]>(
-      `SELECT id, status, customer_id, assigned_agent_id, last_seq
-         FROM conversations WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-      [conversationIds],
-    );
-    const conversations = new Map(locked.map((c) => [c.id, c]));
-
-    // Resends: the same (conversation, sender, client id) answered from what is stored.
-    const existing = await manager.query<MessageRow[]>(
-      `SELECT m.* FROM chat_messages m
-         JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS k(conversation_id, sender_id, client_message_id)
-           ON m.conversation_id = k.conversation_id AND m.sender_id = k.sender_id AND m.client_message_id = k.client_message_id`,
-      [
-        batch.map((p) => p.request.conversationId),
-        batch.map((p) => p.request.sender.id),
-        batch.map((p) => p.request.clientMessageId),
-      ],
-    );
-    const stored = new Map(existing.map((m) => [dedupeKey(m.conversation_id, m.sender_id, m.client_message_id), m]));
+  /**
+   * One statement, committed on its own: append_chat_messages (see its migration)
+   * locks the conversations, finds resends, numbers and inserts the rest. The
+   * promise settles after PostgreSQL reports the commit.
+   */
+  private async write(batch: Pending[]): Promise<Array<SendResult | DomainException>> {
+    // The same resend twice in one batch goes in once; the twin shares its answer.
+    const firstIndex = new Map<string, number>();
+    const unique: Pending[] = [];
+    const slot = batch.map((pending) => {
+      const { conversationId, sender, clientMessageId } = pending.request;
+      const key = dedupeKey(conversationId, sender.id, clientMessageId);
+      const seen = firstIndex.get(key);
+      if (seen !== undefined) return { index: seen, twin: true };
+      firstIndex.set(key, unique.length);
+      unique.push(pending);
+      return { index: unique.length - 1, twin: false };
+    });
 
     const now = this.clock.now();
-    const outcomes: Array<SendResult | DomainException | { pendingIndex: number }> = [];
-    const inserts: { index: number; row: Omit<MessageRow, 'id'> }[] = [];
-    const firstInBatch = new Map<string, number>();
-    for (const [i, { request }] of batch.entries()) {
-      const conversation = conversations.get(request.conversationId);
-      if (!conversation || !canWrite(request.sender, conversation)) {
-        outcomes.push(new DomainException('CONVERSATION_NOT_FOUND', 'No such conversation, or not yours to write in'));
-        continue;
+    const rows = await this.dataSource.query<AppendRow[]>(
+      'SELECT * FROM append_chat_messages($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz)',
+      [
+        unique.map((p) => p.request.conversationId),
+        unique.map((p) => p.request.sender.kind),
+        unique.map((p) => p.request.sender.id),
+        unique.map((p) => p.request.clientMessageId),
+        unique.map((p) => p.request.body),
+        now,
+      ],
+    );
+    const results = rows.map((row, i): SendResult | DomainException => {
+      const { request } = unique[i];
+      switch (row.outcome) {
+        case 'not_found':
+          return new DomainException('CONVERSATION_NOT_FOUND', 'No such conversation, or not yours to write in');
+        case 'closed':
+          return new DomainException('CONVERSATION_CLOSED', 'This conversation is closed');
+        default:
+          return {
+            message: {
+              id: row.message_id!,
+              conversationId: request.conversationId,
+              seq: row.seq!,
+              sender: { kind: request.sender.kind, id: request.sender.id },
+              body: row.outcome === 'duplicate' ? row.body! : request.body,
+              clientMessageId: request.clientMessageId,
+              createdAt: row.created_at!.toISOString(),
+            },
+            duplicate: row.outcome === 'duplicate',
+          };
       }
-      const key = dedupeKey(request.conversationId, request.sender.id, request.clientMessageId);
-      const previous = stored.get(key);
-      if (previous) {
-        outcomes.push({ message: toMessageView(previous), duplicate: true });
-        continue;
-      }
-      const twin = firstInBatch.get(key);
-      if (twin !== undefined) {
-        outcomes.push({ pendingIndex: twin }); // the same resend twice in one batch
-        continue;
-      }
-      if (conversation.status !== 'open') {
-        outcomes.push(new DomainException('CONVERSATION_CLOSED', 'This conversation is closed'));
-        continue;
-      }
-      conversation.last_seq += 1;
-      firstInBatch.set(key, i);
-      inserts.push({
-        index: i,
-        row: {
-          conversation_id: request.conversationId,
-          seq: conversation.last_seq,
-          sender_kind: request.sender.kind,
-          sender_id: request.sender.id,
-          body: request.body,
-          client_message_id: request.clientMessageId,
-          created_at: now,
-        },
-      });
-      outcomes.push({ pendingIndex: i });
-    }
-
-    const written = new Map<number, MessageRow>();
-    if (inserts.length > 0) {
-      const touched = [...new Set(inserts.map((x) => x.row.conversation_id))];
-      // One statement: the rows, and each conversation's new counter. Only the ids come back.
-      const ids = await manager.query<{ id: string }[]>(
-        `WITH bumped AS (
-           UPDATE conversations c SET last_seq = v.last_seq
-             FROM unnest($8::uuid[], $9::int[]) AS v(id, last_seq) WHERE c.id = v.id
-         )
-         INSERT INTO chat_messages (conversation_id, seq, sender_kind, sender_id, body, client_message_id, created_at)
-         SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[])
-         RETURNING id`,
-        [
-          inserts.map((x) => x.row.conversation_id),
-          inserts.map((x) => x.row.seq),
-          inserts.map((x) => x.row.sender_kind),
-          inserts.map((x) => x.row.sender_id),
-          inserts.map((x) => x.row.body),
-          inserts.map((x) => x.row.client_message_id),
-          inserts.map((x) => x.row.created_at),
-          touched,
-          touched.map((id) => conversations.get(id)!.last_seq),
-        ],
-      );
-      // RETURNING follows the input order for INSERT ... SELECT from unnest.
-      ids.forEach(({ id }, j) => written.set(inserts[j].index, { id, ...inserts[j].row }));
-    }
-
-    return outcomes.map((o, i) => {
-      if (o instanceof DomainException || !('pendingIndex' in o)) return o;
-      const row = written.get(o.pendingIndex)!;
-      return { message: toMessageView(row), duplicate: o.pendingIndex !== i };
+    });
+    return slot.map(({ index, twin }) => {
+      const result = results[index];
+      return twin && !(result instanceof DomainException) ? { ...result, duplicate: true } : result;
     });
   }
+}
+
+interface AppendRow {
+  ord: number;
+  outcome: 'new' | 'duplicate' | 'closed' | 'not_found';
+  message_id: string | null;
+  seq: number | null;
+  created_at: Date | null;
+  body: string | null;
 }
 
 function dedupeKey(conversationId: string, senderId: string, clientMessageId: string): string {

@@ -64,11 +64,12 @@ describe('several instances on one database (SOCKET_ADAPTER=postgres)', () => {
         c.query<{ seq: number }>('SELECT seq FROM chat_messages WHERE conversation_id = $1 ORDER BY seq', [conversation.id]),
       );
       expect(stored.rows.map((r) => r.seq)).toEqual(seqs);
-      // Each side saw all 200, whichever instance stored them.
-      await customer.next<Message>('message', (m) => m.conversationId === conversation.id && m.seq === 200);
-      await agent.next<Message>('message', (m) => m.conversationId === conversation.id && m.seq === 200);
-      expect(new Set((customer.received.message as Message[]).filter((m) => m.conversationId === conversation.id).map((m) => m.seq)).size).toBe(200);
-      expect(new Set((agent.received.message as Message[]).filter((m) => m.conversationId === conversation.id).map((m) => m.seq)).size).toBe(200);
+      // Each side receives all 200, whichever instance stored them (across instances they may
+      // arrive out of order: clients order by seq).
+      const seqsAt = (client: ChatClient) =>
+        new Set(((client.received.message ?? []) as Message[]).filter((m) => m.conversationId === conversation.id).map((m) => m.seq));
+      await customer.until(() => seqsAt(customer).size === 200);
+      await agent.until(() => seqsAt(agent).size === 200);
     } finally {
       customer.close();
       agent.close();

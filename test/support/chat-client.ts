@@ -49,6 +49,15 @@ export class ChatClient {
     });
   }
 
+  /** Resolves once `condition` holds for what this client has received. */
+  async until(condition: (received: Record<string, unknown[]>) => boolean, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition(this.received)) {
+      if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   close(): void {
     this.socket.close();
   }
