@@ -7,6 +7,7 @@ import type { Participant } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
 import { CONVERSATION_EVENTS, type MessagesCreatedEvent } from './conversation.events';
 import type { MessageView } from './conversation.views';
+import { OrderedRelease } from './ordered-release';
 
 export interface SendMessage {
   conversationId: string;
@@ -47,6 +48,10 @@ export class MessageWriter implements OnApplicationShutdown {
   private readonly logger = new Logger(MessageWriter.name);
   private queue: Pending[] = [];
   private readonly flushing = new Set<Promise<void>>();
+  /** Broadcasts in sequence order per conversation, whichever batch's reply is read first. */
+  private readonly broadcasts = new OrderedRelease<MessageView>((messages) =>
+    this.events.emit(CONVERSATION_EVENTS.messagesCreated, { messages } satisfies MessagesCreatedEvent),
+  );
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -83,10 +88,12 @@ export class MessageWriter implements OnApplicationShutdown {
   }
 
   private async flush(batch: Pending[]): Promise<void> {
+    const ordering = this.broadcasts.start(batch.map((p) => p.request.conversationId));
     let outcomes: Array<SendResult | DomainException>;
     try {
       outcomes = await this.write(batch);
     } catch (err) {
+      ordering.finish([]);
       this.logger.error({ err, batch: batch.length }, 'message batch failed');
       for (const p of batch) p.reject(err);
       return;
@@ -98,7 +105,7 @@ export class MessageWriter implements OnApplicationShutdown {
       batch[i].resolve(outcome);
       if (!outcome.duplicate) created.push(outcome.message);
     });
-    if (created.length > 0) this.events.emit(CONVERSATION_EVENTS.messagesCreated, { messages: created } satisfies MessagesCreatedEvent);
+    ordering.finish(created);
   }
 
   /**
