@@ -34,7 +34,12 @@ export const DELETE_BATCH = 1000;
 /** The SDK's own warnings (retries, stream errors) go to the service log, not the console. */
 const sdkLogger = (() => {
   const logger = new Logger('S3');
-  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+  const describe = (a: unknown): string => {
+    if (typeof a === 'string') return a;
+    const { name, message } = (a ?? {}) as { name?: unknown; message?: unknown };
+    return [name, message].filter((x) => typeof x === 'string').join(': ') || typeof a;
+  };
+  const text = (args: unknown[]) => args.map(describe).join(' ');
   return {
     trace: () => undefined,
     debug: () => undefined,

@@ -247,6 +247,33 @@ describe('FsBlobStore', () => {
   });
 });
 
+describe('S3BlobStore with server-side encryption', () => {
+  it('asks for encryption at rest on every put (R5.1) and still round-trips', async () => {
+    const server = await startS3Server();
+    const config = { ...server.storageConfig, serverSideEncryption: 'AES256' as const };
+    const client = createS3Client(config);
+    const sent: unknown[] = [];
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        sent.push((args.input as { ServerSideEncryption?: string }).ServerSideEncryption);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const store = new S3BlobStore(client, config);
+    try {
+      await store.put('sse/known', Readable.from([Buffer.from('abc')]), { contentType: 'text/plain', contentLength: 3 });
+      await store.put('sse/unknown', Readable.from([Buffer.from('x'.repeat(6 * 1024 * 1024))]), { contentType: 'text/plain' });
+      expect((await buffer((await store.get('sse/known')).body)).toString()).toBe('abc');
+      expect(sent.filter((v) => v !== undefined)).toEqual(expect.arrayContaining(['AES256']));
+      expect(sent.filter((v) => v === 'AES256').length).toBeGreaterThanOrEqual(2); // PutObject and CreateMultipartUpload
+    } finally {
+      store.destroy();
+      await server.dispose();
+    }
+  });
+});
+
 describe('S3BlobStore with the server down', () => {
   it('reports the store unavailable, and works again after a restart', async () => {
     const server = await startS3Server();
