@@ -145,7 +145,12 @@ export class ChatGateway implements OnGatewayConnection {
   }
 
   @OnEvent(CONVERSATION_EVENTS.assigned)
-  onAssigned({ conversation }: ConversationChangedEvent): void {
+  onAssigned({ conversation, previousAgentId }: ConversationChangedEvent): void {
+    if (previousAgentId) {
+      // Reassigned: the previous agent's sockets (on any instance) stop receiving its messages.
+      this.server.in(rooms.participant(previousAgentId)).socketsLeave(rooms.conversation(conversation.id));
+      this.server.to(rooms.participant(previousAgentId)).emit('conversation.assigned', conversation);
+    }
     this.server
       .to(rooms.conversation(conversation.id))
       .to(rooms.participant(conversation.assignedAgentId!))

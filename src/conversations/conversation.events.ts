@@ -11,6 +11,8 @@ export const CONVERSATION_EVENTS = {
 
 export interface ConversationChangedEvent {
   conversation: ConversationView;
+  /** On reassignment: the agent who no longer handles it (their sockets must stop receiving it). */
+  previousAgentId?: string | null;
 }
 
 export interface MessagesCreatedEvent {

@@ -9,7 +9,7 @@ import { DomainException } from '../errors/domain.exception';
 import { CallEntity } from './call.entity';
 import { canClose, canReadContent, canSeeMetadata } from './conversation-access';
 import type { Channel, ConversationStatus } from './conversation.entity';
-import { CONVERSATION_EVENTS } from './conversation.events';
+import { CONVERSATION_EVENTS, type ConversationChangedEvent } from './conversation.events';
 import { MessageWriter, type SendResult } from './message-writer.service';
 import { toConversationView, toMessageView, type ConversationRow, type ConversationView, type MessageRow, type MessageView } from './conversation.views';
 
@@ -51,6 +51,8 @@ export class ConversationsService {
       throw new DomainException('MESSAGE_TOO_LONG', `A message holds at most ${max} characters (this one has ${body.length})`);
     }
     if (body.trim() === '') throw new DomainException('VALIDATION_FAILED', 'body must not be empty');
+    // PostgreSQL text cannot hold NUL; refused here so it never fails the batch it would share.
+    if (body.includes('\u0000')) throw new DomainException('VALIDATION_FAILED', 'body must not contain NUL characters');
     return this.writer.send({ conversationId, sender, clientMessageId, body });
   }
 
@@ -139,11 +141,13 @@ export class ConversationsService {
     if (!isAdmin && (target !== viewer.id || !viewer.roles.includes('agent'))) {
       throw new DomainException('FORBIDDEN', 'Agents take conversations for themselves; admins assign them');
     }
+    let previousAgentId: string | null = null;
     const row = await this.dataSource.transaction(async (manager) => {
       const current = await this.lockRow(manager, id);
       if (!current || !canSeeMetadata(viewer, current)) throw NOT_FOUND();
       if (current.status !== 'open') throw new DomainException('CONVERSATION_CLOSED', 'This conversation is closed');
       if (current.assigned_agent_id === target) return current;
+      previousAgentId = current.assigned_agent_id;
       if (current.assigned_agent_id !== null && !isAdmin) {
         throw new DomainException('CONVERSATION_TAKEN', 'Another agent took this conversation');
       }
@@ -155,7 +159,7 @@ export class ConversationsService {
       return updated[0];
     });
     const view = await this.view(row);
-    this.events.emit(CONVERSATION_EVENTS.assigned, { conversation: view });
+    this.events.emit(CONVERSATION_EVENTS.assigned, { conversation: view, previousAgentId } satisfies ConversationChangedEvent);
     return view;
   }
 
@@ -222,7 +226,9 @@ function encodeCursor(row: ConversationRow): string {
 
 function decodeCursor(cursor: string): { openedAt: string; id: string } {
   const [openedAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!openedAt || !id || Number.isNaN(Date.parse(openedAt)) || !/^[0-9a-f-]{36}$/i.test(id)) {
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  if (!openedAt || !id || !iso.test(openedAt) || Number.isNaN(Date.parse(openedAt)) || !uuid.test(id)) {
     throw new DomainException('VALIDATION_FAILED', 'cursor is not valid');
   }
   return { openedAt, id };

@@ -6,7 +6,7 @@ import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
 import { DirectoryService } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
-import { CONVERSATION_EVENTS } from './conversation.events';
+import { CONVERSATION_EVENTS, type ConversationChangedEvent } from './conversation.events';
 import type { ConversationRow } from './conversation.views';
 import { ConversationsService } from './conversations.service';
 import type { TelephonyEventDto } from './dto/telephony-event.dto';
@@ -20,7 +20,7 @@ interface CallRow {
   ended_at: Date | null;
 }
 
-type Emit = { event: string; conversationId: string };
+type Emit = { event: string; conversationId: string; previousAgentId?: string | null };
 
 /**
  * Call metadata from the phone system (R3.3). Each event is applied in one
@@ -59,8 +59,9 @@ export class TelephonyService {
       }
       return 'accepted' as const;
     });
-    for (const { event: name, conversationId } of emits) {
-      this.events.emit(name, { conversation: await this.conversations.viewById(conversationId) });
+    for (const { event: name, conversationId, previousAgentId } of emits) {
+      const changed: ConversationChangedEvent = { conversation: await this.conversations.viewById(conversationId), previousAgentId };
+      this.events.emit(name, changed);
     }
     return { status };
   }
@@ -69,6 +70,8 @@ export class TelephonyService {
   private async started(manager: EntityManager, event: TelephonyEventDto, emits: Emit[]): Promise<void> {
     const call = event.call;
     const customerId = await this.customerFor(manager, event);
+    // Two calls of one customer starting at once must not open two call conversations.
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('call-conversation:' || $1::text))`, [customerId]);
     const existing = await manager.query<ConversationRow[]>(
       `SELECT * FROM conversations WHERE customer_id = $1 AND channel = 'call' AND status = 'open'
         ORDER BY opened_at DESC LIMIT 1 FOR UPDATE`,
@@ -96,12 +99,16 @@ export class TelephonyService {
     await manager.query(`UPDATE calls SET answered_at = COALESCE(answered_at, $2) WHERE id = $1`, [call.id, new Date(event.occurredAt)]);
     if (!event.call.agentSubject) return;
     const agentId = await this.directory.staffForSubject(event.call.agentSubject, manager);
-    const assigned = await manager.query<[unknown[], number]>(
-      `UPDATE conversations SET assigned_agent_id = $2, assigned_at = $3
-        WHERE id = $1 AND status = 'open' AND assigned_agent_id IS DISTINCT FROM $2 RETURNING id`,
+    const [assigned] = await manager.query<[{ previous: string | null }[], number]>(
+      `UPDATE conversations c SET assigned_agent_id = $2, assigned_at = $3
+         FROM (SELECT id, assigned_agent_id AS previous FROM conversations WHERE id = $1 FOR UPDATE) p
+        WHERE c.id = p.id AND c.status = 'open' AND c.assigned_agent_id IS DISTINCT FROM $2
+        RETURNING p.previous`,
       [call.conversation_id, agentId, new Date(event.occurredAt)],
     );
-    if (assigned[1] > 0) emits.push({ event: CONVERSATION_EVENTS.assigned, conversationId: call.conversation_id });
+    if (assigned.length > 0) {
+      emits.push({ event: CONVERSATION_EVENTS.assigned, conversationId: call.conversation_id, previousAgentId: assigned[0].previous });
+    }
   }
 
   /** The call ends; its conversation closes once no call in it is still going. */

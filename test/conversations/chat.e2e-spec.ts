@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import request from 'supertest';
 import { withClient } from '../support/postgres-server';
 import { ChatClient } from '../support/chat-client';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -222,12 +223,42 @@ describe('chat over Socket.IO (/chat)', () => {
     }
   });
 
+  it('stops sending a conversation to the previous agent once it is reassigned', async () => {
+    const { customer, agent: first, conversation } = await openAndTake();
+    const second = await connect(await app.token('agent', `agent-${randomUUID()}`));
+    await second.call('queue.list'); // makes the second agent known
+    const secondId = (await rows<{ id: string }>('SELECT id FROM staff_members ORDER BY created_at DESC LIMIT 1'))[0].id;
+    const admin = await connect(await app.token('admin', 'admin-reassign'));
+    await admin.call('conversation.take', { conversationId: conversation.id });
+    await first.next<Conversation>('conversation.assigned', (c) => c.id === conversation.id && c.assignedAgentId !== conversation.assignedAgentId);
+    await expect(
+      request(app.url).post(`/conversations/${conversation.id}/assign`).set('Authorization', `Bearer ${await app.token('admin', 'admin-reassign')}`).send({ agentId: secondId }),
+    ).resolves.toMatchObject({ status: 200 });
+    await second.call('conversation.join', { conversationId: conversation.id });
+    await customer.call('message.send', { conversationId: conversation.id, clientMessageId: 'after-reassign', body: 'alleen voor de nieuwe agent' });
+    await second.next<Message>('message', (m) => m.body === 'alleen voor de nieuwe agent');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(JSON.stringify(first.received.message ?? [])).not.toContain('alleen voor de nieuwe agent');
+    expect(JSON.stringify(admin.received.message ?? [])).not.toContain('alleen voor de nieuwe agent');
+  });
+
+  it('refuses a NUL character alone, without failing other senders in the same batch', async () => {
+    const { customer, agent, conversation } = await openAndTake();
+    const [bad, good] = await Promise.allSettled([
+      customer.call('message.send', { conversationId: conversation.id, clientMessageId: 'nul', body: 'hi\u0000' }),
+      agent.call('message.send', { conversationId: conversation.id, clientMessageId: 'fine', body: 'hallo' }),
+    ]);
+    expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'VALIDATION_FAILED' } });
+    expect(good).toMatchObject({ status: 'fulfilled', value: { seq: 1 } });
+  });
+
   it('validates event payloads: ids must be UUIDs, unknown fields are refused', async () => {
     const customer = await connect(await app.token('customer'));
     await expect(customer.call('message.send', { conversationId: 'not-a-uuid', clientMessageId: 'x', body: 'hi' })).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
     });
     await expect(customer.call('conversation.join', { conversationId: randomUUID(), afterSeq: -1 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(customer.call('conversation.join', { conversationId: randomUUID(), afterSeq: 1e12 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(
       customer.call('message.send', { conversationId: randomUUID(), clientMessageId: 'x', body: 'hi', admin: true }),
     ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });

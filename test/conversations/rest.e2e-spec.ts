@@ -206,6 +206,9 @@ describe('conversations over REST, and who sees what', () => {
       await api().get('/conversations?limit=1000').set(as('admin')).expect(400);
       await api().get('/conversations?drop=table').set(as('admin')).expect(400);
       await api().get('/conversations?cursor=garbage').set(as('admin')).expect(400);
+      const crafted = Buffer.from(`1|${'-'.repeat(36)}`).toString('base64url');
+      await api().get(`/conversations?cursor=${crafted}`).set(as('admin')).expect(400);
+      await api().get(`/conversations/${a.id}/messages?after=99999999999`).set(as('customerA')).expect(400);
       const res = await api().post(`/conversations/${a.id}/messages`).set(as('customerA')).send({ clientMessageId: 'z', body: 'x', seq: 1 }).expect(400);
       expect(res.body.details).toContain('property seq should not exist');
     });

@@ -116,9 +116,26 @@ describe('telephony webhook: call metadata from the phone system', () => {
     expect({ events: await count('telephony_events'), calls: await count('calls'), conversations: await count('conversations') }).toEqual(before);
   });
 
-  it('refuses an unsigned request with 401', async () => {
+  it('refuses an unsigned request with 401, before looking at its body', async () => {
     const res = await request(app.url).post('/telephony/events').send(event('call.started', { id: 'c', direction: 'inbound' })).expect(401);
     expect(res.body.code).toBe('INVALID_SIGNATURE');
+    const junk = await request(app.url).post('/telephony/events').send({ nonsense: true }).expect(401);
+    expect(junk.body).toEqual({ code: 'INVALID_SIGNATURE', message: 'The request is not signed' });
+  });
+
+  it('opens one call conversation when two calls of one caller start at once', async () => {
+    const from = '+31 6 5555 0001';
+    await Promise.all([
+      post(event('call.started', { id: `call-${randomUUID()}`, direction: 'inbound', from })).expect(200),
+      post(event('call.started', { id: `call-${randomUUID()}`, direction: 'inbound', from })).expect(200),
+    ]);
+    const open = await withClient(app.database.url, (c) =>
+      c.query(
+        `SELECT count(DISTINCT cv.id)::int AS n FROM conversations cv JOIN calls cl ON cl.conversation_id = cv.id
+          WHERE cv.status = 'open' AND cl.caller_number_masked = '+31*****0001'`,
+      ),
+    );
+    expect(open.rows).toEqual([{ n: 1 }]);
   });
 
   it('validates the event, storing nothing for a bad one', async () => {

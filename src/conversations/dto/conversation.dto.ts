@@ -4,6 +4,9 @@ import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUUID, Match
 import { DomainException } from '../../errors/domain.exception';
 import { CHANNELS, CONVERSATION_STATUSES, type Channel, type ConversationStatus } from '../conversation.entity';
 
+/** Sequence numbers are PostgreSQL integers. */
+const MAX_SEQ = 2_147_483_647;
+
 const toBoolean = ({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value);
 
 export class ListConversationsQuery {
@@ -54,6 +57,7 @@ export class HistoryQuery {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(MAX_SEQ)
   after: number = 0;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
@@ -122,6 +126,7 @@ export class JoinConversationEvent {
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(MAX_SEQ)
   afterSeq: number = 0;
 }
 
