@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform, plainToInstance } from 'class-transformer';
 import {
   IsBoolean,
@@ -36,6 +37,9 @@ const toBool = ({ value }: { value: unknown }) => {
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   return value;
 };
+/** An integer setting between min and max (environment values arrive as strings). */
+const IntSetting = (min: number, max: number) => applyDecorators(Transform(toInt), IsInt(), Min(min), Max(max));
+
 const emptyToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
@@ -55,10 +59,7 @@ export class EnvironmentVariables {
   @IsString()
   HOST: string = '0.0.0.0';
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntSetting(0, 65535)
   PORT: number = 3000;
 
   @IsIn(LOG_LEVELS)
@@ -78,16 +79,10 @@ export class EnvironmentVariables {
   })
   DATABASE_URL?: string;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(65535)
+  @IntSetting(1, 65535)
   EMBEDDED_PG_PORT: number = 54329;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @IntSetting(1, 200)
   DATABASE_POOL_SIZE: number = 10;
 
   // --- blob storage -------------------------------------------------------
@@ -144,16 +139,10 @@ export class EnvironmentVariables {
   @IsIn(S3_CHECKSUM_MODES)
   S3_CHECKSUMS: (typeof S3_CHECKSUM_MODES)[number] = 'WHEN_REQUIRED';
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(5)
-  @Max(512)
+  @IntSetting(5, 512)
   S3_PART_SIZE_MB: number = 8;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(16)
+  @IntSetting(1, 16)
   S3_QUEUE_SIZE: number = 4;
 
   // --- identity -----------------------------------------------------------
@@ -199,23 +188,14 @@ export class EnvironmentVariables {
   @IsIn(SOCKET_ADAPTERS)
   SOCKET_ADAPTER: (typeof SOCKET_ADAPTERS)[number] = 'memory';
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @IntSetting(1, 1_000_000)
   CHAT_MESSAGE_MAX_LENGTH: number = 10_000;
 
   /** Sustained sends per socket per second (token bucket). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(100_000)
+  @IntSetting(1, 100_000)
   CHAT_RATE_LIMIT_PER_SECOND: number = 10;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(100_000)
+  @IntSetting(1, 100_000)
   CHAT_RATE_LIMIT_BURST: number = 30;
 
   /** Shared secret the phone system signs webhook requests with (HMAC-SHA256); unset = webhook off. */

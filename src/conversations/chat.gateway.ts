@@ -1,5 +1,4 @@
 import { Logger, UsePipes, ValidationPipe } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { OnEvent } from '@nestjs/event-emitter';
 import {
   ConnectedSocket,
@@ -12,9 +11,8 @@ import {
 import type { Namespace, Socket } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { DirectoryService, type Participant } from '../directory/directory.service';
-import { SocketExceptions } from '../errors/all-exceptions.filter';
+import { replyWithError, SocketExceptions } from '../errors/all-exceptions.filter';
 import { DomainException } from '../errors/domain.exception';
-import { mapError } from '../errors/error-mapping';
 import { Roles } from '../identity/auth.decorators';
 import type { SocketData } from '../identity/principal-of';
 import { CONVERSATION_EVENTS, type ConversationChangedEvent, type MessagesCreatedEvent } from './conversation.events';
@@ -66,6 +64,8 @@ export class ChatGateway implements OnGatewayConnection {
       if (participant.kind === 'staff' && (participant.roles.includes('agent') || participant.roles.includes('admin'))) {
         await socket.join(rooms.agents);
       }
+      // From here on the socket receives its broadcasts (queue, assignments): clients wait for this.
+      socket.emit('ready', { participant: { kind: participant.kind, id: participant.id } });
       return participant;
     });
     data.participant.catch(() => socket.disconnect(true));
@@ -81,7 +81,6 @@ export class ChatGateway implements OnGatewayConnection {
 
   /** `message.send`: acknowledged with the sequence number once committed, or with `{ error }`. */
   private async send(socket: Socket, payload: unknown, ack: unknown): Promise<void> {
-    const reply = typeof ack === 'function' ? (ack as (answer: unknown) => void) : () => undefined;
     try {
       const data = socket.data as ChatSocketData;
       if (!data.bucket!.take(Date.now())) {
@@ -89,22 +88,19 @@ export class ChatGateway implements OnGatewayConnection {
       }
       const event = parseSendMessageEvent(payload);
       const { message, duplicate } = await this.conversations.send(await participantOf(socket), event.conversationId, event.clientMessageId, event.body);
-      reply({ id: message.id, seq: message.seq, createdAt: message.createdAt, duplicate });
+      if (typeof ack === 'function') (ack as (answer: unknown) => void)({ id: message.id, seq: message.seq, createdAt: message.createdAt, duplicate });
     } catch (err) {
-      const { body, unexpected } = mapError(err, randomUUID());
-      if (unexpected) this.logger.error({ err, correlationId: body.correlationId }, 'message.send failed');
-      reply({ error: body });
+      replyWithError(socket, err, ack, this.logger);
     }
   }
 
   /** Join (or rejoin after a reconnect): the conversation, and every message after `afterSeq`, in order. */
   @SubscribeMessage('conversation.join')
   async join(@ConnectedSocket() socket: Socket, @MessageBody() event: JoinConversationEvent) {
-    const viewer = await participantOf(socket);
-    const conversation = await this.conversations.requireContentAccess(viewer, event.conversationId);
+    const { conversation, messagesAfter } = await this.conversations.openForReading(await participantOf(socket), event.conversationId);
     // Join before reading, so nothing committed in between is missed (the client drops seqs it has).
     await socket.join(rooms.conversation(conversation.id));
-    const missed = await this.conversations.history(viewer, conversation.id, event.afterSeq, RESUME_LIMIT);
+    const missed = await messagesAfter(event.afterSeq, RESUME_LIMIT);
     return { conversation, messages: missed.items, nextAfter: missed.nextAfter };
   }
 

@@ -25,6 +25,14 @@ export interface ConversationFilter {
   cursor?: string;
 }
 
+export interface MessagePage {
+  items: MessageView[];
+  /** The sequence number to ask after for the next page; null on the last one. */
+  nextAfter: number | null;
+}
+
+export type MessageReader = (afterSeq: number, limit: number) => Promise<MessagePage>;
+
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
@@ -74,8 +82,11 @@ export class ConversationsService {
     return this.view(row);
   }
 
-  /** For content routes and socket joins: the row, when the viewer may read its messages. */
-  async requireContentAccess(viewer: Participant, id: string): Promise<ConversationView> {
+  /**
+   * The one way to message content: checks once that the viewer may read it,
+   * then hands back the conversation and a reader for its messages.
+   */
+  async openForReading(viewer: Participant, id: string): Promise<{ conversation: ConversationView; messagesAfter: MessageReader }> {
     const row = await this.findRow(id);
     if (!row || !canSeeMetadata(viewer, row)) throw NOT_FOUND();
     if (!canReadContent(viewer, row)) {
@@ -86,7 +97,7 @@ export class ConversationsService {
           : 'Take the conversation first to read its messages',
       );
     }
-    return this.view(row);
+    return { conversation: await this.view(row), messagesAfter: (afterSeq, limit) => this.messagesAfter(id, afterSeq, limit) };
   }
 
   async list(viewer: Participant, filter: ConversationFilter): Promise<Page<ConversationView>> {
@@ -120,8 +131,11 @@ export class ConversationsService {
   }
 
   /** Messages after a sequence number, oldest first (history and resume after reconnect). */
-  async history(viewer: Participant, id: string, afterSeq: number, limit: number): Promise<{ items: MessageView[]; nextAfter: number | null }> {
-    await this.requireContentAccess(viewer, id);
+  async history(viewer: Participant, id: string, afterSeq: number, limit: number): Promise<MessagePage> {
+    return (await this.openForReading(viewer, id)).messagesAfter(afterSeq, limit);
+  }
+
+  private async messagesAfter(id: string, afterSeq: number, limit: number): Promise<MessagePage> {
     const rows = await this.dataSource.query<MessageRow[]>(
       `SELECT * FROM chat_messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [id, afterSeq, limit + 1],

@@ -31,13 +31,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private catchSocket(exception: unknown, host: ArgumentsHost): void {
     const [client, , ...rest] = host.getArgs<[Socket, unknown, ...unknown[]]>();
-    const correlationId = randomUUID();
-    const { body, unexpected } = mapError(exception, correlationId);
-    if (unexpected) this.logger.error({ err: exception, correlationId, socket: client.id }, 'Unhandled socket error');
-    client.emit('exception', body);
-    const ack = rest.find((arg): arg is (response: unknown) => void => typeof arg === 'function');
-    ack?.({ error: body });
+    replyWithError(client, exception, rest.find((arg) => typeof arg === 'function'), this.logger);
   }
+}
+
+/**
+ * A socket event's failure: an `exception` event and, when the client asked
+ * for one, the acknowledgement `{ error: { code, message } }`. Used by the
+ * filter and by handlers bound straight to the socket.
+ */
+export function replyWithError(client: Socket, exception: unknown, ack: unknown, logger: Logger): void {
+  const correlationId = randomUUID();
+  const { body, unexpected } = mapError(exception, correlationId);
+  if (unexpected) logger.error({ err: exception, correlationId, socket: client.id }, 'Unhandled socket error');
+  client.emit('exception', body);
+  if (typeof ack === 'function') (ack as (response: unknown) => void)({ error: body });
 }
 
 /**

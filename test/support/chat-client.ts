@@ -15,8 +15,9 @@ export class ChatClient {
 
   static async connect(baseUrl: string, token: string): Promise<ChatClient> {
     const socket = io(`${baseUrl}/chat`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    // 'ready' follows the connection once the socket is in its rooms (queue, assignments).
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
+      socket.once('ready', () => resolve());
       socket.once('connect_error', reject);
     });
     return new ChatClient(socket);
