@@ -1,11 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig } from './config/app-config';
 import { ClockModule } from './clock/clock.module';
 import { ConfigModule } from './config/config.module';
+import { ConsentModule } from './consent/consent.module';
 import { ConversationsModule } from './conversations/conversations.module';
 import { DatabaseModule } from './database/database.module';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
@@ -13,7 +15,9 @@ import { HealthModule } from './health/health.module';
 import { IdentityModule } from './identity/identity.module';
 import { httpLoggingOptions } from './logging/logger';
 import { StorageModule } from './storage/storage.module';
+import { RuntimeOptions } from './runtime-options';
 import { SystemModule } from './system/system.module';
+import { TelephonyModule } from './telephony/telephony.module';
 
 export interface AppRuntime {
   config: AppConfig;
@@ -25,8 +29,12 @@ export interface AppRuntime {
 }
 
 @Module({})
+class RuntimeOptionsModule {}
+
+@Module({})
 export class AppModule {
   static register(runtime: AppRuntime): DynamicModule {
+    const runtimeOptions = { provide: RuntimeOptions, useValue: new RuntimeOptions(runtime.runMigrations ?? true) };
     return {
       module: AppModule,
       imports: [
@@ -39,7 +47,11 @@ export class AppModule {
         SystemModule,
         ClockModule,
         EventEmitterModule.forRoot(),
+        ScheduleModule.forRoot(),
         ConversationsModule,
+        ConsentModule,
+        TelephonyModule,
+        { module: RuntimeOptionsModule, global: true, providers: [runtimeOptions], exports: [RuntimeOptions] },
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

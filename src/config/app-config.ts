@@ -53,7 +53,8 @@ export class AppConfig {
   readonly database: DatabaseConfig;
   readonly storage: StorageConfig;
   readonly auth: AuthConfig;
-  readonly privacy: { contactEmail: string };
+  readonly privacy: { contactEmail: string; displayTimeZone: string };
+  readonly consent: { requestTtlSeconds: number; expirySweepSeconds: number; uploadTokenTtlSeconds: number };
   readonly chat: { maxMessageLength: number; ratePerSecond: number; rateBurst: number; socketAdapter: 'memory' | 'postgres' };
   readonly telephony: { webhookSecret?: string };
 
@@ -104,7 +105,12 @@ export class AppConfig {
           }
         : undefined,
     };
-    this.privacy = { contactEmail: e.PRIVACY_CONTACT_EMAIL };
+    this.privacy = { contactEmail: e.PRIVACY_CONTACT_EMAIL, displayTimeZone: e.DISPLAY_TIME_ZONE };
+    this.consent = {
+      requestTtlSeconds: e.CONSENT_REQUEST_TTL_SECONDS,
+      expirySweepSeconds: e.CONSENT_EXPIRY_SWEEP_SECONDS,
+      uploadTokenTtlSeconds: e.DIAGNOSTICS_UPLOAD_TOKEN_TTL_SECONDS,
+    };
     this.chat = {
       maxMessageLength: e.CHAT_MESSAGE_MAX_LENGTH,
       ratePerSecond: e.CHAT_RATE_LIMIT_PER_SECOND,

@@ -209,6 +209,24 @@ export class EnvironmentVariables {
   /** Shown on every privacy page and refusal (R9.1). */
   @IsEmail()
   PRIVACY_CONTACT_EMAIL: string = 'privacy@snelstart.nl';
+
+  /** Time zone for dates shown to customers (prompt deadlines, effective dates). */
+  @IsString()
+  @Matches(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, { message: 'must be an IANA time zone such as Europe/Amsterdam' })
+  DISPLAY_TIME_ZONE: string = 'Europe/Amsterdam';
+
+  // --- consent --------------------------------------------------------------
+  /** How long a customer has to answer a consent request; unanswered, it expires (silence is not consent, R1.1). */
+  @IntSetting(30, 86_400)
+  CONSENT_REQUEST_TTL_SECONDS: number = 600;
+
+  /** How often pending requests past their time are expired (and the agent told). */
+  @IntSetting(1, 3_600)
+  CONSENT_EXPIRY_SWEEP_SECONDS: number = 10;
+
+  /** Life of the single-use diagnostics upload token issued with a grant (R3.2). */
+  @IntSetting(60, 86_400)
+  DIAGNOSTICS_UPLOAD_TOKEN_TTL_SECONDS: number = 900;
 }
 
 export class ConfigError extends Error {
@@ -254,6 +272,9 @@ function crossFieldErrors(env: EnvironmentVariables): string[] {
   if (env.NODE_ENV === 'production' && env.JWT_SECRET === DEMO_JWT_SECRET) {
     out.push('JWT_SECRET is the published demo secret; set a secret of your own in production');
   }
+  if (!isTimeZone(env.DISPLAY_TIME_ZONE)) {
+    out.push(`DISPLAY_TIME_ZONE: ${env.DISPLAY_TIME_ZONE} is not a time zone this runtime knows`);
+  }
   if (env.OIDC_JWKS_URI && !env.OIDC_ISSUER) {
     out.push('OIDC_JWKS_URI needs OIDC_ISSUER as well');
   }
@@ -274,4 +295,13 @@ function describe(error: ValidationError, raw: Record<string, string | undefined
 
 function isSecret(name: string): boolean {
   return /SECRET|PASSWORD|KEY|DATABASE_URL/.test(name);
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -15,10 +15,11 @@ import { replyWithError, SocketExceptions } from '../errors/all-exceptions.filte
 import { DomainException } from '../errors/domain.exception';
 import { Roles } from '../identity/auth.decorators';
 import type { SocketData } from '../identity/principal-of';
-import { CONVERSATION_EVENTS, type ConversationChangedEvent, type MessagesCreatedEvent } from './conversation.events';
+import { CONVERSATION_EVENTS, type ConversationChangedEvent, type MessagesCreatedEvent, type RecordingStopEvent } from './conversation.events';
 import type { ConversationView, MessageView } from './conversation.views';
 import { ConversationsService } from './conversations.service';
 import { ConversationRefEvent, JoinConversationEvent, parseSendMessageEvent } from './dto/conversation.dto';
+import { rooms } from './chat-rooms';
 import { TokenBucket } from './rate-limiter';
 
 interface ChatSocketData extends SocketData {
@@ -29,11 +30,6 @@ interface ChatSocketData extends SocketData {
 /** Resume sends at most this many missed messages per join; the client asks again from the last one. */
 const RESUME_LIMIT = 1000;
 
-export const rooms = {
-  conversation: (id: string) => `conversation:${id}`,
-  participant: (id: string) => `participant:${id}`,
-  agents: 'agents',
-};
 
 /**
  * Live chat (namespace /chat). Sockets are authenticated at the handshake
@@ -153,6 +149,19 @@ export class ChatGateway implements OnGatewayConnection {
       .to(rooms.participant(conversation.customerId))
       .emit('conversation.assigned', conversation);
     this.server.to(rooms.agents).emit('queue.removed', { conversationId: conversation.id });
+  }
+
+  /** R3.4: the agent's console stops recording at once (emitted by telephony after a withdrawal). */
+  @OnEvent(CONVERSATION_EVENTS.recordingStop)
+  onRecordingStop(event: RecordingStopEvent): void {
+    void this.conversations
+      .viewById(event.conversationId)
+      .then((conversation) => {
+        const audience = [rooms.conversation(conversation.id)];
+        if (conversation.assignedAgentId) audience.push(rooms.participant(conversation.assignedAgentId));
+        this.server.to(audience).emit('recording.stop', event);
+      })
+      .catch((err: unknown) => this.logger.error(`recording.stop not delivered: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   @OnEvent(CONVERSATION_EVENTS.closed)

@@ -7,7 +7,19 @@ export const CONVERSATION_EVENTS = {
   closed: 'conversation.closed',
   /** One event per committed batch, in sequence order per conversation. */
   messagesCreated: 'conversation.messages-created',
+  /** R3.4: a recording in this conversation must stop now (telephony, after a withdrawal). */
+  recordingStop: 'conversation.recording-stop',
 } as const;
+
+export interface RecordingStopEvent {
+  conversationId: string;
+  /** The phone system's call id. */
+  callId: string;
+  purpose: string;
+  reason: 'consent_withdrawn';
+  consentEventId: string;
+  at: string;
+}
 
 export interface ConversationChangedEvent {
   conversation: ConversationView;

@@ -8,14 +8,11 @@ import { ConversationEntity } from './conversation.entity';
 import { ConversationsController } from './conversations.controller';
 import { ConversationsService } from './conversations.service';
 import { MessageWriter } from './message-writer.service';
-import { TelephonyEventEntity } from './telephony-event.entity';
-import { TelephonyController } from './telephony.controller';
-import { TelephonyService } from './telephony.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ConversationEntity, ChatMessageEntity, CallEntity, TelephonyEventEntity]), DirectoryModule],
-  controllers: [ConversationsController, TelephonyController],
-  providers: [ConversationsService, MessageWriter, TelephonyService, ChatGateway],
+  imports: [TypeOrmModule.forFeature([ConversationEntity, ChatMessageEntity, CallEntity]), DirectoryModule],
+  controllers: [ConversationsController],
+  providers: [ConversationsService, MessageWriter, ChatGateway],
   exports: [ConversationsService],
 })
 export class ConversationsModule {}

@@ -199,6 +199,15 @@ export class ConversationsService {
     return updated[0];
   }
 
+  /** The customer's open conversations (to tell their agents about a standing choice). */
+  async openConversationsOf(customerId: string): Promise<ConversationView[]> {
+    const rows = await this.dataSource.query<ConversationRow[]>(
+      `SELECT * FROM conversations WHERE customer_id = $1 AND status = 'open' ORDER BY opened_at DESC LIMIT 100`,
+      [customerId],
+    );
+    return this.views(rows);
+  }
+
   async viewById(id: string): Promise<ConversationView> {
     const row = await this.findRow(id);
     if (!row) throw NOT_FOUND();

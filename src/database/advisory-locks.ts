@@ -1,4 +1,5 @@
 /** Keys for pg_advisory_lock, one per job that must run on one instance at a time. */
 export const ADVISORY_LOCKS = {
   migrations: 72_410_001,
+  consentTexts: 72_410_002,
 } as const;

@@ -7,6 +7,7 @@ import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn,
 @Entity('customers')
 @Check('CHK_customers_locale', `"locale" ~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'`)
 @Check('CHK_customers_country', `"country" ~ '^[A-Z]{2}$'`)
+@Check('CHK_customers_client_locale', `length("client_locale") <= 200`)
 export class CustomerEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -30,12 +31,20 @@ export class CustomerEntity {
   @Column({ name: 'phone_hash', type: 'text', nullable: true })
   phoneHash: string | null;
 
-  /** R2.2: Dutch and the Netherlands until the customer's settings say otherwise. */
-  @Column({ type: 'text', default: 'nl-NL' })
-  locale: string;
+  /**
+   * The language the customer chose (profile, or their app's setting in the
+   * token). Null when they never said: then what their client sends counts,
+   * and after that Dutch and the Netherlands (R2.1, R2.2).
+   */
+  @Column({ type: 'text', nullable: true })
+  locale: string | null;
 
-  @Column({ type: 'text', default: 'NL' })
-  country: string;
+  @Column({ type: 'text', nullable: true })
+  country: string | null;
+
+  /** The Accept-Language their client last sent (handshake or request), for prompts sent to them. */
+  @Column({ name: 'client_locale', type: 'text', nullable: true })
+  clientLocale: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { LocaleHints } from '../i18n/locale';
 import type { Principal, StaffRole } from '../identity/principal';
 
 /** A principal as a row of ours: the id that conversations and messages point at. */
@@ -17,6 +18,7 @@ const CACHE_LIMIT = 10_000;
 @Injectable()
 export class DirectoryService {
   private readonly ids = new Map<string, string>();
+  private readonly clientLocales = new Map<string, string>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -63,14 +65,53 @@ export class DirectoryService {
   }
 
   private async upsertCustomer(subject: string, locale: string | undefined, manager: EntityManager = this.dataSource.manager): Promise<string> {
-    // R2.1: the app's language setting (token locale) wins; R2.2: otherwise the nl-NL default stays.
+    // R2.1: the app's language setting (token locale) is the profile's; without one it stays unset (R2.2 applies later).
     const rows = await manager.query<{ id: string }[]>(
-      `INSERT INTO customers (subject, locale) VALUES ($1, COALESCE($2, 'nl-NL'))
+      `INSERT INTO customers (subject, locale) VALUES ($1, $2)
        ON CONFLICT (subject) DO UPDATE SET locale = COALESCE($2, customers.locale)
        RETURNING id`,
       [subject, locale ? normaliseLocale(locale) : null],
     );
     return rows[0].id;
+  }
+
+  /** What is known about a customer's language and country, to resolve the locale of what they are shown. */
+  async localeHints(customerId: string): Promise<LocaleHints> {
+    const rows = await this.dataSource.query<{ locale: string | null; country: string | null; client_locale: string | null }[]>(
+      `SELECT locale, country, client_locale FROM customers WHERE id = $1`,
+      [customerId],
+    );
+    const row = rows[0];
+    return { profile: row?.locale, country: row?.country, client: row?.client_locale };
+  }
+
+  /**
+   * Remembers the Accept-Language a customer's client sent (socket handshake or
+   * request), so prompts an agent sends them later are in that language when
+   * their profile names none. Written only when it changed.
+   */
+  async noteClientLocale(customerId: string, acceptLanguage: string | undefined): Promise<void> {
+    const value = acceptLanguage?.trim().slice(0, 200);
+    if (!value || this.clientLocales.get(customerId) === value) return;
+    await this.dataSource.query(`UPDATE customers SET client_locale = $2 WHERE id = $1 AND client_locale IS DISTINCT FROM $2`, [customerId, value]);
+    if (this.clientLocales.size >= CACHE_LIMIT) this.clientLocales.clear();
+    this.clientLocales.set(customerId, value);
+  }
+
+  /** The customer's own choice of language and country (their profile). */
+  async setProfileLocale(customerId: string, change: { locale?: string | null; country?: string | null }): Promise<LocaleHints> {
+    // Only what is given changes; null clears it.
+    await this.dataSource.query(
+      `UPDATE customers SET locale = CASE WHEN $2 THEN $3 ELSE locale END, country = CASE WHEN $4 THEN $5 ELSE country END WHERE id = $1`,
+      [
+        customerId,
+        change.locale !== undefined,
+        change.locale ? normaliseLocale(change.locale) : null,
+        change.country !== undefined,
+        change.country ? change.country.toUpperCase() : null,
+      ],
+    );
+    return this.localeHints(customerId);
   }
 
   private async upsertStaff(subject: string, roles: StaffRole[]): Promise<string> {

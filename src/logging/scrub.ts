@@ -65,6 +65,8 @@ export function censorKeys(value: unknown, depth = 0, seen = new WeakSet<object>
 const PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // JSON Web Tokens and bearer credentials
   [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, '[token]'],
+  // Diagnostics upload tokens (consent/upload-tokens.service.ts).
+  [/\bsdu_[A-Za-z0-9_-]{16,}/g, '[token]'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [token]'],
   // e-mail addresses
   [/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, '[email]'],

@@ -13,8 +13,14 @@ export class ChatClient {
     socket.onAny((event: string, payload: unknown) => (this.received[event] ??= []).push(payload));
   }
 
-  static async connect(baseUrl: string, token: string): Promise<ChatClient> {
-    const socket = io(`${baseUrl}/chat`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  static async connect(baseUrl: string, token: string, options: { headers?: Record<string, string>; locale?: string } = {}): Promise<ChatClient> {
+    const socket = io(`${baseUrl}/chat`, {
+      auth: options.locale ? { token, locale: options.locale } : { token },
+      extraHeaders: options.headers,
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
     // 'ready' follows the connection once the socket is in its rooms (queue, assignments).
     await new Promise<void>((resolve, reject) => {
       socket.once('ready', () => resolve());

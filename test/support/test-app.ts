@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { rm } from 'node:fs/promises';
 import { AppModule } from '../../src/app.module';
+import { Clock } from '../../src/clock/clock';
 import { AppConfig } from '../../src/config/app-config';
 import { configureApp } from '../../src/configure-app';
 import type { Role } from '../../src/identity/principal';
@@ -20,6 +21,8 @@ export interface TestAppOptions {
   providers?: ModuleMetadata['providers'];
   /** Use this database instead of a fresh copy of the template. */
   database?: TestDatabase;
+  /** Replaces the system clock (retention, expiry). */
+  clock?: Clock;
 }
 
 export interface TestApp {
@@ -46,11 +49,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
-  const moduleRef = await Test.createTestingModule({
+  const builder = Test.createTestingModule({
     imports: [AppModule.register({ config, databaseUrl: database.url, logger }), ...(options.imports ?? [])],
     controllers: options.controllers,
     providers: options.providers,
-  }).compile();
+  });
+  if (options.clock) builder.overrideProvider(Clock).useValue(options.clock);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ bufferLogs: true, rawBody: true });
   configureApp(app);
   await app.listen(0, '127.0.0.1');

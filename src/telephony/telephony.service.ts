@@ -1,24 +1,43 @@
-import { Injectable } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
 import { DirectoryService } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
-import { CONVERSATION_EVENTS, type ConversationChangedEvent } from './conversation.events';
-import type { ConversationRow } from './conversation.views';
-import { ConversationsService } from './conversations.service';
+import { ConsentGate } from '../consent/consent.gate';
+import { CONSENT_EVENTS, type ConsentWithdrawnEvent } from '../consent/consent.events';
+import { ConsentService } from '../consent/consent.service';
+import type { EventRow } from '../consent/consent.views';
+import { CONVERSATION_EVENTS, type ConversationChangedEvent, type RecordingStopEvent } from '../conversations/conversation.events';
+import type { ConversationRow } from '../conversations/conversation.views';
+import { ConversationsService } from '../conversations/conversations.service';
 import type { TelephonyEventDto } from './dto/telephony-event.dto';
 import { hashPhoneNumber, maskPhoneNumber } from './telephony-signature';
 
 interface CallRow {
   id: string;
   conversation_id: string;
+  provider_call_id: string;
   started_at: Date;
   answered_at: Date | null;
   ended_at: Date | null;
+  recording_state: string;
 }
+
+export interface RecordingPermission {
+  callId: string;
+  conversationId: string;
+  purpose: string;
+  decision: 'allow' | 'deny';
+  /** consent_granted, or why not: not_asked, denied, withdrawn, call_ended, purpose_inactive. */
+  reason: string;
+  /** The ledger event that allows it (store it with the recording). */
+  consentEventId: string | null;
+  checkedAt: string;
+}
+
 
 type Emit = { event: string; conversationId: string; previousAgentId?: string | null };
 
@@ -35,10 +54,15 @@ export class TelephonyService {
     private readonly events: EventEmitter2,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly consent: ConsentService,
+    private readonly gate: ConsentGate,
   ) {}
+
+  private readonly logger = new Logger(TelephonyService.name);
 
   async handle(event: TelephonyEventDto): Promise<{ status: 'accepted' | 'duplicate' }> {
     const emits: Emit[] = [];
+    const decisions: EventRow[] = [];
     const status = await this.dataSource.transaction(async (manager) => {
       const fresh = await manager.query<{ event_id: string }[]>(
         `INSERT INTO telephony_events (event_id, type, received_at) VALUES ($1, $2, $3)
@@ -56,6 +80,9 @@ export class TelephonyService {
         case 'call.ended':
           await this.ended(manager, event, emits);
           break;
+        case 'consent.keypress':
+          decisions.push(await this.keypress(manager, event));
+          break;
       }
       return 'accepted' as const;
     });
@@ -63,12 +90,86 @@ export class TelephonyService {
       const changed: ConversationChangedEvent = { conversation: await this.conversations.viewById(conversationId), previousAgentId };
       this.events.emit(name, changed);
     }
+    for (const decision of decisions) this.consent.announce(decision);
     return { status };
+  }
+
+  /**
+   * R3.4: asked by the phone system before it records, and again for every
+   * segment: allowed only while the caller's consent for this call holds.
+   */
+  async recordingPermission(providerCallId: string, purpose = 'call_recording'): Promise<RecordingPermission> {
+    const rows = await this.dataSource.query<CallRow[]>(`SELECT * FROM calls WHERE provider_call_id = $1`, [providerCallId]);
+    const call = rows[0];
+    if (!call) throw new DomainException('CALL_NOT_FOUND', 'No call with this id has started');
+    const base = { callId: providerCallId, conversationId: call.conversation_id, purpose, checkedAt: this.clock.now().toISOString() };
+    if (call.ended_at) return { ...base, decision: 'deny', reason: 'call_ended', consentEventId: null };
+    const [{ customer_id: customerId }] = await this.dataSource.query<{ customer_id: string }[]>(`SELECT customer_id FROM conversations WHERE id = $1`, [
+      call.conversation_id,
+    ]);
+    const check = await this.gate.check(customerId, purpose, { conversationId: call.conversation_id });
+    if (check.allowed) {
+      return { ...base, decision: 'allow', reason: check.reason === 'contract' ? 'contract' : 'consent_granted', consentEventId: check.basis.event?.id ?? null };
+    }
+    if (check.reason === 'unknown_purpose') throw new DomainException('PURPOSE_NOT_FOUND', `There is no purpose "${purpose}"`);
+    return { ...base, decision: 'deny', reason: check.reason, consentEventId: null };
+  }
+
+  /** The caller's key press, in the webhook's transaction (replays change nothing). */
+  private async keypress(manager: EntityManager, event: TelephonyEventDto): Promise<EventRow> {
+    const consent = event.consent!;
+    const call = await this.callFor(manager, event.call.id);
+    if (consent.decision === 'grant' && call.ended_at) throw new DomainException('CONFLICT', 'This call has ended; a grant can no longer apply to it');
+    const [{ customer_id: customerId }] = await manager.query<{ customer_id: string }[]>(`SELECT customer_id FROM conversations WHERE id = $1`, [
+      call.conversation_id,
+    ]);
+    return this.consent.recordKeypress(manager, {
+      customerId,
+      conversationId: call.conversation_id,
+      purpose: consent.purpose,
+      decision: consent.decision,
+      textHash: consent.textHash,
+      evidence: { digit: consent.digit, providerCallId: call.provider_call_id, telephonyEventId: event.id },
+      occurredAt: new Date(event.occurredAt),
+    });
+  }
+
+  /**
+   * A withdrawal of call recording (by key press, in the chat or on the privacy
+   * page) stops every live recording it covers at once (R3.4): the call is
+   * marked stopped and the agent's console told.
+   */
+  @OnEvent(CONSENT_EVENTS.withdrawn, { async: true, promisify: true })
+  async onWithdrawn({ event }: ConsentWithdrawnEvent): Promise<void> {
+    if (event.purpose !== 'call_recording') return;
+    try {
+      const [stopped] = await this.dataSource.query<[Array<{ conversation_id: string; provider_call_id: string }>, number]>(
+        `UPDATE calls c SET recording_state = CASE WHEN c.recording_state = 'recording' THEN 'stopped' ELSE c.recording_state END
+           FROM conversations v
+          WHERE v.id = c.conversation_id AND v.customer_id = $1 AND ($2::uuid IS NULL OR c.conversation_id = $2)
+            AND c.ended_at IS NULL
+          RETURNING c.conversation_id, c.provider_call_id`,
+        [event.customerId, event.conversationId],
+      );
+      for (const call of stopped) {
+        this.events.emit(CONVERSATION_EVENTS.recordingStop, {
+          conversationId: call.conversation_id,
+          callId: call.provider_call_id,
+          purpose: event.purpose,
+          reason: 'consent_withdrawn',
+          consentEventId: event.id,
+          at: event.occurredAt,
+        } satisfies RecordingStopEvent);
+      }
+    } catch (err) {
+      this.logger.error(`could not stop recordings after a withdrawal: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** A call creates the customer's open call conversation, or joins it. */
   private async started(manager: EntityManager, event: TelephonyEventDto, emits: Emit[]): Promise<void> {
     const call = event.call;
+    if (!call.direction) throw new DomainException('VALIDATION_FAILED', 'call.started needs call.direction');
     const customerId = await this.customerFor(manager, event);
     // Two calls of one customer starting at once must not open two call conversations.
     await manager.query(`SELECT pg_advisory_xact_lock(hashtext('call-conversation:' || $1::text))`, [customerId]);

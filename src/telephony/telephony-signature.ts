@@ -7,19 +7,27 @@ export const MAX_SKEW_SECONDS = 300;
 export const SIGNATURE_HEADER = 'x-telephony-signature';
 export const TIMESTAMP_HEADER = 'x-telephony-timestamp';
 
-/** `v1=` + hex HMAC-SHA256 over `<timestamp>.<raw body>`. */
+/**
+ * `v1=` + hex HMAC-SHA256 over `<timestamp>.<payload>`: the raw body, or for
+ * a request without one (GET) its method and path, `GET /telephony/calls/…`.
+ */
 export function signTelephonyRequest(secret: string, timestamp: number, rawBody: Buffer | string): string {
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')}`;
+}
+
+/** What a request's signature covers: its raw body, or without a body its method and path (query included). */
+export function signedPayload(method: string, originalUrl: string, rawBody: Buffer | undefined): Buffer | string {
+  return rawBody && rawBody.length > 0 ? rawBody : `${method.toUpperCase()} ${originalUrl}`;
 }
 
 export function verifyTelephonyRequest(
   secret: string,
   headers: { signature?: string; timestamp?: string },
-  rawBody: Buffer | undefined,
+  rawBody: Buffer | string | undefined,
   now: Date,
 ): void {
   const timestamp = Number(headers.timestamp);
-  if (!headers.signature || !headers.timestamp || !Number.isInteger(timestamp) || !rawBody) {
+  if (!headers.signature || !headers.timestamp || !Number.isInteger(timestamp) || rawBody === undefined) {
     throw new DomainException('INVALID_SIGNATURE', 'The request is not signed');
   }
   const expected = Buffer.from(signTelephonyRequest(secret, timestamp, rawBody));

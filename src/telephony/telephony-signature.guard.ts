@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
 import { DomainException } from '../errors/domain.exception';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyTelephonyRequest } from './telephony-signature';
+import { SIGNATURE_HEADER, signedPayload, TIMESTAMP_HEADER, verifyTelephonyRequest } from './telephony-signature';
 
 /**
  * The phone system's requests are authenticated by their signature, checked
@@ -25,7 +25,8 @@ export class TelephonySignatureGuard implements CanActivate {
       const value = req.headers[name];
       return typeof value === 'string' ? value : undefined;
     };
-    verifyTelephonyRequest(secret, { signature: header(SIGNATURE_HEADER), timestamp: header(TIMESTAMP_HEADER) }, req.rawBody, this.clock.now());
+    const payload = req.method === 'GET' ? signedPayload(req.method, req.originalUrl, undefined) : req.rawBody;
+    verifyTelephonyRequest(secret, { signature: header(SIGNATURE_HEADER), timestamp: header(TIMESTAMP_HEADER) }, payload, this.clock.now());
     return true;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { signTelephonyRequest } from '../../src/conversations/telephony-signature';
+import { signTelephonyRequest } from '../../src/telephony/telephony-signature';
 import { ChatClient } from '../support/chat-client';
 import { withClient } from '../support/postgres-server';
 import { createTestApp, type TestApp } from '../support/test-app';

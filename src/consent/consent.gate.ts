@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { DomainException } from '../errors/domain.exception';
+import type { LegalBasis } from './purpose.entity';
+import { toEventView, type ConsentEventView, type EventRow } from './consent.views';
+
+/** Where a capture happens: in one conversation, or outside any (standing choices only). */
+export type ConsentScopeRef = { conversationId: string } | 'standing';
+
+export type ConsentBasis =
+  | { legalBasis: 'contract'; purpose: string; retentionTag: string; event: null }
+  | { legalBasis: 'consent'; purpose: string; retentionTag: string; event: ConsentEventView };
+
+export type ConsentCheck =
+  | { allowed: true; reason: 'contract' | 'granted'; basis: ConsentBasis }
+  | { allowed: false; reason: 'not_asked' | 'denied' | 'withdrawn' | 'purpose_inactive' | 'unknown_purpose'; decision: ConsentEventView | null };
+
+interface GateRow {
+  legal_basis: LegalBasis;
+  retention_tag: string;
+  active: boolean;
+  decision: EventRow | null;
+}
+
+/**
+ * The one question capture code asks (design invariant 1): may this be
+ * captured for this customer, purpose and scope? For a consent purpose the
+ * answer is the customer's latest decision that applies (a standing one, or
+ * one for this conversation, whichever came last); no decision is no consent
+ * (R1.1). It reads the committed ledger every time, so a withdrawal counts
+ * for the very next capture, on every instance.
+ */
+@Injectable()
+export class ConsentGate {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** The basis to store with what is captured; throws CONSENT_REQUIRED (403, naming the purpose) when there is none. */
+  async require(customerId: string, purpose: string, scope: ConsentScopeRef): Promise<ConsentBasis> {
+    const check = await this.check(customerId, purpose, scope);
+    if (check.allowed) return check.basis;
+    if (check.reason === 'unknown_purpose') throw new DomainException('PURPOSE_NOT_FOUND', `There is no purpose "${purpose}"`);
+    if (check.reason === 'purpose_inactive') throw new DomainException('PURPOSE_INACTIVE', `The purpose "${purpose}" is no longer in use`);
+    throw new DomainException('CONSENT_REQUIRED', `The customer has not given consent for "${purpose}" (${check.reason.replace('_', ' ')})`);
+  }
+
+  async check(customerId: string, purpose: string, scope: ConsentScopeRef): Promise<ConsentCheck> {
+    const conversationId = scope === 'standing' ? null : scope.conversationId;
+    // One round trip: the purpose's basis and, for consent, the latest decision that applies.
+    const rows = await this.dataSource.query<GateRow[]>(
+      `SELECT p.legal_basis, p.retention_tag, p.active, d.decision
+         FROM consent_purposes p
+         LEFT JOIN LATERAL (
+           SELECT to_jsonb(e) AS decision FROM consent_events e
+            WHERE p.legal_basis = 'consent' AND e.customer_id = $1 AND e.purpose = p.code
+              AND e.type IN ('granted', 'denied', 'withdrawn')
+              AND (e.scope = 'standing' OR e.conversation_id = $3::uuid)
+            ORDER BY e.position DESC LIMIT 1) d ON true
+        WHERE p.code = $2`,
+      [customerId, purpose, conversationId],
+    );
+    const row = rows[0];
+    if (!row) return { allowed: false, reason: 'unknown_purpose', decision: null };
+    if (!row.active) return { allowed: false, reason: 'purpose_inactive', decision: null };
+    if (row.legal_basis === 'contract') {
+      return { allowed: true, reason: 'contract', basis: { legalBasis: 'contract', purpose, retentionTag: row.retention_tag, event: null } };
+    }
+    if (!row.decision) return { allowed: false, reason: 'not_asked', decision: null };
+    const decision = toEventView({ ...row.decision, occurred_at: new Date(row.decision.occurred_at) });
+    if (decision.type === 'granted') {
+      return { allowed: true, reason: 'granted', basis: { legalBasis: 'consent', purpose, retentionTag: row.retention_tag, event: decision } };
+    }
+    return { allowed: false, reason: decision.type === 'denied' ? 'denied' : 'withdrawn', decision };
+  }
+}

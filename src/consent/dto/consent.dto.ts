@@ -1,0 +1,209 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { TEXT_LOCALES, type TextLocale } from '../../i18n/locale';
+import { LEGAL_BASES, type LegalBasis } from '../purpose.entity';
+
+export const CODE = /^[a-z][a-z0-9_]{1,39}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export class AskConsentDto {
+  @ApiProperty({ example: ['diagnostics'], description: 'One or more purposes to ask for' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10)
+  @Matches(CODE, { each: true, message: 'each purpose must be a purpose code' })
+  purposes: string[];
+}
+
+export class AskConsentEvent extends AskConsentDto {
+  @IsUUID()
+  conversationId: string;
+}
+
+export class AnswerConsentDto {
+  @ApiProperty({ enum: ['grant', 'deny'] })
+  @IsIn(['grant', 'deny'])
+  decision: 'grant' | 'deny';
+
+  @ApiProperty({ description: 'SHA-256 (hex) of the exact text the customer was shown' })
+  @Matches(SHA256, { message: 'textHash must be the hex SHA-256 of the text shown' })
+  textHash: string;
+}
+
+export class AnswerConsentEvent extends AnswerConsentDto {
+  @IsUUID()
+  requestId: string;
+}
+
+export class WithdrawConsentEvent {
+  @IsUUID()
+  conversationId: string;
+
+  @Matches(CODE)
+  purpose: string;
+}
+
+export class ConversationConsentEvent {
+  @IsUUID()
+  conversationId: string;
+}
+
+export class StandingChoiceDto {
+  @ApiProperty({ enum: ['grant', 'withdraw'] })
+  @IsIn(['grant', 'withdraw'])
+  decision: 'grant' | 'withdraw';
+
+  @ApiPropertyOptional({ description: 'To grant: SHA-256 (hex) of the current text the customer read' })
+  @IsOptional()
+  @Matches(SHA256, { message: 'textHash must be the hex SHA-256 of the text shown' })
+  textHash?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Withdraw only what was granted in this conversation' })
+  @IsOptional()
+  @IsUUID()
+  conversationId?: string;
+}
+
+export class HistoryQueryDto {
+  @ApiPropertyOptional({ description: 'Events after this ledger position' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after: number = 0;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit: number = 100;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Matches(CODE)
+  purpose?: string;
+}
+
+export class LedgerQueryDto extends HistoryQueryDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  customerId: string;
+}
+
+export class LocaleQueryDto {
+  @ApiPropertyOptional({ example: 'en-GB', description: 'Overrides Accept-Language' })
+  @IsOptional()
+  @Matches(/^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/)
+  locale?: string;
+}
+
+export class CreatePurposeDto {
+  @ApiProperty({ example: 'screen_sharing' })
+  @Matches(CODE, { message: 'code must be lower case letters, digits and _ (2 to 40)' })
+  code: string;
+
+  @ApiProperty({ enum: LEGAL_BASES })
+  @IsIn(LEGAL_BASES)
+  legalBasis: LegalBasis;
+
+  @ApiProperty({ example: 'diagnostics' })
+  @Matches(CODE)
+  retentionTag: string;
+
+  @ApiProperty({ example: ['screen_image'] })
+  @IsArray()
+  @ArrayMaxSize(20)
+  @Matches(CODE, { each: true })
+  categories: string[];
+
+  @ApiProperty()
+  @IsString()
+  @MinLength(3)
+  @MaxLength(500)
+  description: string;
+}
+
+export class UpdatePurposeDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Matches(CODE)
+  retentionTag?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @Matches(CODE, { each: true })
+  categories?: string[];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MinLength(3)
+  @MaxLength(500)
+  description?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  active?: boolean;
+}
+
+export class PublishTextDto {
+  @ApiProperty({ enum: TEXT_LOCALES })
+  @IsIn(TEXT_LOCALES)
+  locale: TextLocale;
+
+  @ApiProperty()
+  @IsString()
+  @MinLength(3)
+  @MaxLength(200)
+  title: string;
+
+  @ApiProperty({ description: 'Plain text; must contain {categories}, {privacyContact} and {authority}' })
+  @IsString()
+  @MinLength(20)
+  @MaxLength(10_000)
+  body: string;
+
+  @ApiProperty({ example: { device_state: 'How your device worked' }, description: 'A label per category code of the purpose' })
+  @IsObject()
+  categories: Record<string, string>;
+
+  @ApiPropertyOptional({ description: 'When it takes over (ISO 8601); now when absent or past' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  effectiveFrom?: string;
+}
+
+export class ProfileLocaleDto {
+  @ApiPropertyOptional({ example: 'en-GB', nullable: true })
+  @IsOptional()
+  @Matches(/^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/)
+  locale?: string | null;
+
+  @ApiPropertyOptional({ example: 'NL', nullable: true })
+  @IsOptional()
+  @Matches(/^[A-Za-z]{2}$/)
+  country?: string | null;
+}

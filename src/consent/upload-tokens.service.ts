@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomBytes } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../clock/clock';
+import { AppConfig } from '../config/app-config';
+import { DomainException } from '../errors/domain.exception';
+import { ConsentGate, type ConsentBasis } from './consent.gate';
+import type { UploadTokenView } from './consent.views';
+
+/** Recognisable in a leak report, and matched by the log scrubber. */
+export const UPLOAD_TOKEN_PREFIX = 'sdu_';
+
+export interface RedeemedUploadToken {
+  tokenId: string;
+  conversationId: string;
+  customerId: string;
+  purpose: string;
+  basis: ConsentBasis;
+}
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * R3.2: a grant of diagnostics in a conversation yields a short-lived,
+ * single-use token bound to that conversation, customer, purpose and grant.
+ * The upload route redeems it; only its hash is stored.
+ */
+@Injectable()
+export class UploadTokensService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly gate: ConsentGate,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Issued inside the transaction that records the grant. */
+  async issue(manager: EntityManager, grant: { eventId: string; conversationId: string; customerId: string; purpose: string }): Promise<UploadTokenView> {
+    const token = `${UPLOAD_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const expiresAt = new Date(this.clock.now().getTime() + this.config.consent.uploadTokenTtlSeconds * 1000);
+    await manager.query(
+      `INSERT INTO consent_upload_tokens (token_sha256, conversation_id, customer_id, purpose, consent_event_id, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [hash(token), grant.conversationId, grant.customerId, grant.purpose, grant.eventId, expiresAt],
+    );
+    return { token, conversationId: grant.conversationId, purpose: grant.purpose, expiresAt: expiresAt.toISOString() };
+  }
+
+  /**
+   * Uses the token up, once, for this conversation and purpose, while the
+   * consent still holds. Every refusal looks the same (UPLOAD_TOKEN_INVALID),
+   * so a guessed token learns nothing; a withdrawn consent says so.
+   */
+  async redeem(token: string, expected: { conversationId: string; purpose: string }): Promise<RedeemedUploadToken> {
+    if (typeof token !== 'string' || !token.startsWith(UPLOAD_TOKEN_PREFIX) || token.length > 100) throw invalid();
+    return this.dataSource.transaction(async (manager) => {
+      const [rows] = await manager.query<[Array<{ id: string; conversation_id: string; customer_id: string; purpose: string }>, number]>(
+        `UPDATE consent_upload_tokens SET used_at = $2
+          WHERE token_sha256 = $1 AND used_at IS NULL AND expires_at > $2 AND conversation_id = $3 AND purpose = $4
+          RETURNING id, conversation_id, customer_id, purpose`,
+        [hash(token), this.clock.now(), expected.conversationId, expected.purpose],
+      );
+      const row = rows[0];
+      if (!row) throw invalid();
+      // A withdrawal after the token was issued wins (R6.5): the token is then worth nothing (rolled back, still unused).
+      const basis = await this.gate.require(row.customer_id, row.purpose, { conversationId: row.conversation_id });
+      return { tokenId: row.id, conversationId: row.conversation_id, customerId: row.customer_id, purpose: row.purpose, basis };
+    });
+  }
+}
+
+const invalid = () => new DomainException('UPLOAD_TOKEN_INVALID', 'This upload token is not valid (unknown, used, expired, or for another conversation)');
