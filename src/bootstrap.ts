@@ -1,3 +1,4 @@
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { DestinationStream, Logger } from 'pino';
@@ -8,6 +9,9 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedde
 import { createLogger } from './logging/logger';
 
 export const EMBEDDED_DATABASE_NAME = 'support_desk';
+
+@Module({})
+class ServiceWithExtras {}
 
 export interface RunningService {
   app: NestExpressApplication;
@@ -40,12 +44,19 @@ export async function resolveDatabase(
   return { url: embedded.url, embedded };
 }
 
-export async function startService(config: AppConfig, logStream?: DestinationStream): Promise<RunningService> {
-  const logger = createLogger(config.logLevel, logStream);
+export interface StartOptions {
+  logStream?: DestinationStream;
+  /** Extra modules next to the app (benchmark probes); the service itself never passes any. */
+  imports?: Array<Type | DynamicModule>;
+}
+
+export async function startService(config: AppConfig, options: StartOptions = {}): Promise<RunningService> {
+  const logger = createLogger(config.logLevel, options.logStream);
   const { url: databaseUrl, embedded } = await resolveDatabase(config, logger);
   try {
+    const root = AppModule.register({ config, databaseUrl, logger });
     const app = await NestFactory.create<NestExpressApplication>(
-      AppModule.register({ config, databaseUrl, logger }),
+      options.imports?.length ? { module: ServiceWithExtras, imports: [root, ...options.imports] } : root,
       { bufferLogs: true, rawBody: true },
     );
     configureApp(app);

@@ -28,7 +28,8 @@ export type ConsentScope = 'conversation' | 'standing';
 @Check('CHK_consent_events_actor_kind', `"actor_kind" IN ('customer', 'staff', 'system')`)
 @Check('CHK_consent_events_decided_by_customer', `"type" NOT IN ('granted', 'denied', 'withdrawn') OR "actor_kind" = 'customer'`)
 @Check('CHK_consent_events_text_shown', `"type" NOT IN ('requested', 'granted', 'denied') OR ("text_version_id" IS NOT NULL AND "text_sha256" IS NOT NULL)`)
-@Index('IDX_consent_events_decisions', ['customerId', 'purpose', 'position'], { where: `"type" IN ('granted', 'denied', 'withdrawn')` })
+// The gate's two probes (latest standing decision, latest in this conversation) are one index lookup each.
+@Index('IDX_consent_events_decisions', ['customerId', 'purpose', 'conversationId', 'position'], { where: `"type" IN ('granted', 'denied', 'withdrawn')` })
 @Index('IDX_consent_events_customer', ['customerId', 'position'])
 @Index('IDX_consent_events_request', ['requestId'], { where: `"request_id" IS NOT NULL` })
 export class ConsentEventEntity {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { DomainException } from '../errors/domain.exception';
 import type { LegalBasis } from './purpose.entity';
@@ -16,12 +17,26 @@ export type ConsentCheck =
   | { allowed: true; reason: 'contract' | 'granted'; basis: ConsentBasis }
   | { allowed: false; reason: 'not_asked' | 'denied' | 'withdrawn' | 'purpose_inactive' | 'unknown_purpose'; decision: ConsentEventView | null };
 
-interface GateRow {
-  legal_basis: LegalBasis;
-  retention_tag: string;
-  active: boolean;
-  decision: EventRow | null;
-}
+type GateRow = { legal_basis: LegalBasis; retention_tag: string; active: boolean } & (EventRow | { [K in keyof EventRow]: null });
+
+const GATE_SQL = `
+  SELECT p.legal_basis, p.retention_tag, p.active, d.*
+    FROM consent_purposes p
+    LEFT JOIN LATERAL (
+      SELECT x.* FROM (
+        (SELECT * FROM consent_events e
+          WHERE e.customer_id = $1 AND e.purpose = p.code AND e.conversation_id IS NULL
+            AND e.type IN ('granted', 'denied', 'withdrawn')
+          ORDER BY e.position DESC LIMIT 1)
+        UNION ALL
+        (SELECT * FROM consent_events e
+          WHERE e.customer_id = $1 AND e.purpose = p.code AND e.conversation_id = $3::uuid
+            AND e.type IN ('granted', 'denied', 'withdrawn')
+          ORDER BY e.position DESC LIMIT 1)
+      ) x
+      WHERE p.legal_basis = 'consent'
+      ORDER BY x.position DESC LIMIT 1) d ON true
+   WHERE p.code = $2`;
 
 /**
  * The one question capture code asks (design invariant 1): may this be
@@ -35,6 +50,11 @@ interface GateRow {
 export class ConsentGate {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** TypeORM's own pg pool: the gate sits on every capture's path, so it skips the query-runner layer. */
+  private pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
+  }
+
   /** The basis to store with what is captured; throws CONSENT_REQUIRED (403, naming the purpose) when there is none. */
   async require(customerId: string, purpose: string, scope: ConsentScopeRef): Promise<ConsentBasis> {
     const check = await this.check(customerId, purpose, scope);
@@ -46,27 +66,17 @@ export class ConsentGate {
 
   async check(customerId: string, purpose: string, scope: ConsentScopeRef): Promise<ConsentCheck> {
     const conversationId = scope === 'standing' ? null : scope.conversationId;
-    // One round trip: the purpose's basis and, for consent, the latest decision that applies.
-    const rows = await this.dataSource.query<GateRow[]>(
-      `SELECT p.legal_basis, p.retention_tag, p.active, d.decision
-         FROM consent_purposes p
-         LEFT JOIN LATERAL (
-           SELECT to_jsonb(e) AS decision FROM consent_events e
-            WHERE p.legal_basis = 'consent' AND e.customer_id = $1 AND e.purpose = p.code
-              AND e.type IN ('granted', 'denied', 'withdrawn')
-              AND (e.scope = 'standing' OR e.conversation_id = $3::uuid)
-            ORDER BY e.position DESC LIMIT 1) d ON true
-        WHERE p.code = $2`,
-      [customerId, purpose, conversationId],
-    );
+    // One round trip, a statement prepared once per connection: the purpose's basis and,
+    // for consent, the later of two index probes (latest standing decision, latest in this conversation).
+    const { rows } = await this.pool().query<GateRow>({ name: 'consent_gate_v1', text: GATE_SQL, values: [customerId, purpose, conversationId] });
     const row = rows[0];
     if (!row) return { allowed: false, reason: 'unknown_purpose', decision: null };
     if (!row.active) return { allowed: false, reason: 'purpose_inactive', decision: null };
     if (row.legal_basis === 'contract') {
       return { allowed: true, reason: 'contract', basis: { legalBasis: 'contract', purpose, retentionTag: row.retention_tag, event: null } };
     }
-    if (!row.decision) return { allowed: false, reason: 'not_asked', decision: null };
-    const decision = toEventView({ ...row.decision, occurred_at: new Date(row.decision.occurred_at) });
+    if (row.id === null) return { allowed: false, reason: 'not_asked', decision: null };
+    const decision = toEventView(row);
     if (decision.type === 'granted') {
       return { allowed: true, reason: 'granted', basis: { legalBasis: 'consent', purpose, retentionTag: row.retention_tag, event: decision } };
     }

@@ -1,4 +1,4 @@
-import { hashPhoneNumber, maskPhoneNumber, signTelephonyRequest, verifyTelephonyRequest } from './telephony-signature';
+import { hashPhoneNumber, maskPhoneNumber, signedPayload, signTelephonyRequest, verifyTelephonyRequest } from './telephony-signature';
 
 const SECRET = 's'.repeat(40);
 
@@ -19,6 +19,18 @@ describe('telephony signatures', () => {
     ['a future timestamp', { signature: signTelephonyRequest(SECRET, ts + 301, body), timestamp: String(ts + 301) }, 'STALE_REQUEST'],
   ])('refuses %s', (_label, headers, code) => {
     expect(() => verifyTelephonyRequest(SECRET, headers, body, now)).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+describe('body-less requests', () => {
+  it('sign their method and path, so a signature for one call does not open another', () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const mine = signedPayload('get', '/telephony/calls/a/recording-permission', undefined);
+    expect(mine).toBe('GET /telephony/calls/a/recording-permission');
+    const signature = signTelephonyRequest(SECRET, ts, mine);
+    expect(() => verifyTelephonyRequest(SECRET, { signature, timestamp: String(ts) }, mine, new Date())).not.toThrow();
+    const other = signedPayload('GET', '/telephony/calls/b/recording-permission', undefined);
+    expect(() => verifyTelephonyRequest(SECRET, { signature, timestamp: String(ts) }, other, new Date())).toThrow(expect.objectContaining({ code: 'INVALID_SIGNATURE' }));
   });
 });
 

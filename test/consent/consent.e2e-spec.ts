@@ -85,6 +85,30 @@ describe('consent: purposes, texts, requests in a chat, the ledger and the gate'
       expect(en.body.readability.score).toBeGreaterThanOrEqual(60);
     });
 
+    it('lets a version published for a later date take over only from that date (R8.1)', async () => {
+      const admin = await app.token('admin', 'admin-effective');
+      const effectiveFrom = new Date(clock.now().getTime() + 86_400_000);
+      const published = await request(app.url)
+        .post('/consent/purposes/customer_profile/texts')
+        .set(auth(admin))
+        .send({
+          locale: 'en',
+          title: 'May we get to know you?',
+          body: 'We would like to learn how to help you best. We use:\n{categories}\nWe keep this for 24 months. If you say no, we will still help you.\nYou can withdraw at any time.\nQuestions? Write to {privacyContact}.\nYou can complain to {authority}.',
+          categories: { contact_history: 'What you ask us about', skills: 'How well you know our program', communication_preferences: 'How you like to be helped' },
+          effectiveFrom: effectiveFrom.toISOString(),
+        })
+        .expect(201);
+      expect(published.body).toMatchObject({ version: 2, effectiveFrom: effectiveFrom.toISOString() });
+      const before = await request(app.url).get('/consent/purposes/customer_profile/text?locale=en').expect(200);
+      expect(before.body.version).toBe(1);
+      clock.advance(86_400_000);
+      const after = await request(app.url).get('/consent/purposes/customer_profile/text?locale=en').expect(200);
+      expect(after.body).toMatchObject({ version: 2, textHash: published.body.textHash });
+      const versions = await request(app.url).get('/consent/purposes/customer_profile/texts').set(auth(agentToken)).expect(200);
+      expect(versions.body.map((v: { locale: string; version: number }) => `${v.locale}:${v.version}`)).toEqual(['en:2', 'en:1', 'nl-NL:1']);
+    });
+
     it('refuses to publish a convoluted text and stores nothing', async () => {
       const admin = await app.token('admin', 'admin-texts');
       const before = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM consent_text_versions WHERE purpose = 'chat_recording'`);

@@ -44,10 +44,12 @@ describe('conversations over REST, and who sees what', () => {
   afterAll(() => app.close());
 
   describe('the customer', () => {
-    it('opens a chat with the R2.2 defaults on their profile', async () => {
+    it('opens a chat; with no language chosen they are addressed with the R2.2 defaults', async () => {
       expect(a).toMatchObject({ channel: 'chat', status: 'open', assignedAgentId: null, messageCount: 0 });
       const profile = await withClient(app.database.url, (c) => c.query('SELECT locale, country FROM customers WHERE subject = $1', ['cust-a']));
-      expect(profile.rows).toEqual([{ locale: 'nl-NL', country: 'NL' }]);
+      expect(profile.rows).toEqual([{ locale: null, country: null }]);
+      const page = await api().get('/me/privacy').set(as('customerA')).expect(200);
+      expect(page.body).toMatchObject({ locale: 'nl-NL', formatLocale: 'nl-NL', country: 'NL' });
     });
 
     it('lists only their own conversations, whatever the filter says', async () => {

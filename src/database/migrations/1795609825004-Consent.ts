@@ -43,7 +43,7 @@ export class Consent1795609825004 implements MigrationInterface {
     await queryRunner.query("CREATE UNIQUE INDEX \"UQ_consent_events_position\" ON \"consent_events\"  (\"position\") ");
     await queryRunner.query("CREATE INDEX \"IDX_consent_events_request\" ON \"consent_events\"  (\"request_id\") WHERE \"request_id\" IS NOT NULL");
     await queryRunner.query("CREATE INDEX \"IDX_consent_events_customer\" ON \"consent_events\"  (\"customer_id\", \"position\") ");
-    await queryRunner.query("CREATE INDEX \"IDX_consent_events_decisions\" ON \"consent_events\"  (\"customer_id\", \"purpose\", \"position\") WHERE \"type\" IN ('granted', 'denied', 'withdrawn')");
+    await queryRunner.query("CREATE INDEX \"IDX_consent_events_decisions\" ON \"consent_events\"  (\"customer_id\", \"purpose\", \"conversation_id\", \"position\") WHERE \"type\" IN ('granted', 'denied', 'withdrawn')");
     await queryRunner.query("CREATE TABLE \"consent_upload_tokens\" (\"id\" uuid NOT NULL DEFAULT gen_random_uuid(), \"token_sha256\" text NOT NULL, \"conversation_id\" uuid NOT NULL, \"customer_id\" uuid NOT NULL, \"purpose\" text NOT NULL, \"consent_event_id\" uuid NOT NULL, \"expires_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \"used_at\" TIMESTAMP WITH TIME ZONE, \"created_at\" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT \"PK_b21e3cd0fa5ed7f45fd1570824f\" PRIMARY KEY (\"id\"))");
     await queryRunner.query("CREATE UNIQUE INDEX \"UQ_consent_upload_tokens_hash\" ON \"consent_upload_tokens\"  (\"token_sha256\") ");
     await queryRunner.query("CREATE INDEX \"IDX_consent_upload_tokens_expiry\" ON \"consent_upload_tokens\"  (\"expires_at\") ");

@@ -1,0 +1,144 @@
+import { createHash, randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { signTelephonyRequest } from '../../src/telephony/telephony-signature';
+import { ChatClient } from '../support/chat-client';
+import { FakeClock } from '../support/fake-clock';
+import { withClient } from '../support/postgres-server';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+const SECRET = 'telephony-consent-secret-telephony-consent-secret';
+
+describe('phone consent (R3.4): key presses, the recording permission, stopping at once', () => {
+  let app: TestApp;
+  const clock = new FakeClock();
+  const sql = async (text: string, params: unknown[] = []) => (await withClient(app.database.url, (c) => c.query(text, params))).rows;
+  const now = () => Math.floor(clock.now().getTime() / 1000);
+
+  function post(event: object) {
+    const body = JSON.stringify(event);
+    const timestamp = now();
+    return request(app.url)
+      .post('/telephony/events')
+      .set('content-type', 'application/json')
+      .set('x-telephony-timestamp', String(timestamp))
+      .set('x-telephony-signature', signTelephonyRequest(SECRET, timestamp, body))
+      .send(body);
+  }
+
+  /** The phone system's question, signed over method and path. */
+  function permission(callId: string, options: { query?: string; secret?: string; path?: string } = {}) {
+    const path = `/telephony/calls/${encodeURIComponent(callId)}/recording-permission${options.query ?? ''}`;
+    const timestamp = now();
+    return request(app.url)
+      .get(path)
+      .set('x-telephony-timestamp', String(timestamp))
+      .set('x-telephony-signature', signTelephonyRequest(options.secret ?? SECRET, timestamp, `GET ${options.path ?? path}`));
+  }
+
+  const event = (type: string, call: object, extra: object = {}) => ({ id: `evt-${randomUUID()}`, type, occurredAt: clock.now().toISOString(), call, ...extra });
+
+  beforeAll(async () => {
+    app = await createTestApp({ clock, env: { TELEPHONY_WEBHOOK_SECRET: SECRET } });
+  });
+  afterAll(() => app.close());
+
+  async function answeredCall(agentSubject: string) {
+    const callId = `call-${randomUUID()}`;
+    await post(event('call.started', { id: callId, direction: 'inbound', from: `+31 6 ${Math.floor(10_000_000 + Math.random() * 89_999_999)}` })).expect(200);
+    await post(event('call.answered', { id: callId, agentSubject })).expect(200);
+    const [call] = await sql(`SELECT c.conversation_id, v.customer_id FROM calls c JOIN conversations v ON v.id = c.conversation_id WHERE provider_call_id = $1`, [callId]);
+    return { callId, conversationId: call.conversation_id as string, customerId: call.customer_id as string };
+  }
+
+  it('denies recording until the caller presses the key, allows it after, and records the key press as evidence', async () => {
+    const { callId, conversationId, customerId } = await answeredCall('agent-rec-1');
+    const before = await permission(callId).expect(200);
+    expect(before.body).toMatchObject({ callId, conversationId, purpose: 'call_recording', decision: 'deny', reason: 'not_asked', consentEventId: null });
+
+    const press = event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } });
+    await post(press).expect(200, { status: 'accepted' });
+    await post(press).expect(200, { status: 'duplicate' }); // a replay records nothing more
+
+    const after = await permission(callId).expect(200);
+    expect(after.body).toMatchObject({ decision: 'allow', reason: 'consent_granted' });
+    const events = await sql(`SELECT * FROM consent_events WHERE customer_id = $1 ORDER BY position`, [customerId]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      id: after.body.consentEventId,
+      type: 'granted',
+      purpose: 'call_recording',
+      scope: 'conversation',
+      conversation_id: conversationId,
+      actor_kind: 'customer',
+      actor_id: customerId,
+      channel: 'ivr',
+      evidence: { digit: '1', providerCallId: callId, telephonyEventId: press.id },
+      locale: 'nl-NL',
+    });
+    const [text] = await sql(`SELECT sha256 FROM consent_text_versions WHERE id = $1`, [events[0].text_version_id]);
+    expect(events[0].text_sha256).toBe(text.sha256);
+    // Transcription is a purpose of its own: the recording grant does not cover it.
+    expect((await permission(callId, { query: '?purpose=transcription' }).expect(200)).body).toMatchObject({ decision: 'deny', reason: 'not_asked' });
+  });
+
+  it('a withdrawal mid-call denies at once and tells the agent’s console to stop recording', async () => {
+    const agent = await ChatClient.connect(app.url, await app.token('agent', 'agent-rec-2'));
+    try {
+      const { callId, conversationId } = await answeredCall('agent-rec-2');
+      await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } })).expect(200);
+      expect((await permission(callId).expect(200)).body.decision).toBe('allow');
+      await sql(`UPDATE calls SET recording_state = 'recording' WHERE provider_call_id = $1`, [callId]);
+
+      await post(event('consent.keypress', { id: callId }, { consent: { decision: 'withdraw', digit: '9' } })).expect(200);
+      expect((await permission(callId).expect(200)).body).toMatchObject({ decision: 'deny', reason: 'withdrawn' });
+      const stop = await agent.next<{ callId: string; conversationId: string; reason: string }>('recording.stop', (e) => e.callId === callId);
+      expect(stop).toMatchObject({ conversationId, reason: 'consent_withdrawn', purpose: 'call_recording' });
+      expect(await sql(`SELECT recording_state FROM calls WHERE provider_call_id = $1`, [callId])).toEqual([{ recording_state: 'stopped' }]);
+    } finally {
+      agent.close();
+    }
+  });
+
+  it('a withdrawal on the privacy page stops the live call’s recording too', async () => {
+    const agent = await ChatClient.connect(app.url, await app.token('agent', 'agent-rec-3'));
+    try {
+      const callId = `call-${randomUUID()}`;
+      await post(event('call.started', { id: callId, direction: 'inbound', customerSubject: 'caller-with-account' })).expect(200);
+      await post(event('call.answered', { id: callId, agentSubject: 'agent-rec-3' })).expect(200);
+      await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } })).expect(200);
+      expect((await permission(callId).expect(200)).body.decision).toBe('allow');
+      const customer = await app.token('customer', 'caller-with-account');
+      await request(app.url).put('/me/consents/call_recording').set('Authorization', `Bearer ${customer}`).send({ decision: 'withdraw' }).expect(200);
+      expect((await permission(callId).expect(200)).body).toMatchObject({ decision: 'deny', reason: 'withdrawn' });
+      await agent.next('recording.stop', (e: { callId: string }) => e.callId === callId);
+    } finally {
+      agent.close();
+    }
+  });
+
+  it('denies once the call has ended, refuses unknown calls, and checks the signature over the path', async () => {
+    const { callId } = await answeredCall('agent-rec-4');
+    await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } })).expect(200);
+    await post(event('call.ended', { id: callId })).expect(200);
+    expect((await permission(callId).expect(200)).body).toMatchObject({ decision: 'deny', reason: 'call_ended' });
+    await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } })).expect(409);
+
+    expect((await permission(`call-${randomUUID()}`).expect(404)).body.code).toBe('CALL_NOT_FOUND');
+    // A signature made for another call's path does not open this one.
+    const other = await permission(callId, { path: '/telephony/calls/someone-else/recording-permission' }).expect(401);
+    expect(other.body.code).toBe('INVALID_SIGNATURE');
+    await permission(callId, { secret: 'x'.repeat(40) }).expect(401);
+    await request(app.url).get(`/telephony/calls/${callId}/recording-permission`).expect(401);
+  });
+
+  it('refuses a key press for a stale prompt text or a bad digit, recording nothing', async () => {
+    const { callId, customerId } = await answeredCall('agent-rec-5');
+    const stale = createHash('sha256').update('an old prompt').digest('hex');
+    expect((await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1', textHash: stale } })).expect(409)).body.code).toBe(
+      'STALE_CONSENT_TEXT',
+    );
+    expect((await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '12' } })).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    expect((await post(event('consent.keypress', { id: callId })).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    expect(await sql(`SELECT count(*)::int AS n FROM consent_events WHERE customer_id = $1`, [customerId])).toEqual([{ n: 0 }]);
+  });
+});
