@@ -28,16 +28,68 @@ class CaptureProbeController {
     return { captured: true, legalBasis: basis.legalBasis, consentEventId: basis.event?.id ?? null };
   }
 
+  /** The gate's cold path: the ledger read a cache miss costs (first check on an instance, or right after a change). */
+  @Post('gated-cold/:conversationId')
+  @HttpCode(201)
+  @Roles('customer')
+  async gatedCold(@CurrentPrincipal() principal: Principal, @Param('conversationId', ParseUUIDPipe) conversationId: string) {
+    const customer = await this.directory.participantFor(principal);
+    const check = await this.gate.read(customer.id, 'diagnostics', conversationId);
+    if (!check.allowed) throw new Error('no consent');
+    return { captured: true, legalBasis: check.basis.legalBasis, consentEventId: check.basis.event?.id ?? null };
+  }
+
   @Post('bypassed/:conversationId')
   @HttpCode(201)
   @Roles('customer')
-  async bypassed(@CurrentPrincipal() principal: Principal, @Param('conversationId', ParseUUIDPipe) conversationId: string) {
+  bypassed(@CurrentPrincipal() principal: Principal, @Param('conversationId', ParseUUIDPipe) conversationId: string) {
+    return this.withoutGate(principal, conversationId);
+  }
+
+  /** The same bypassed route under a second name: the A/A control that shows the run's own noise. */
+  @Post('bypassed-twin/:conversationId')
+  @HttpCode(201)
+  @Roles('customer')
+  bypassedTwin(@CurrentPrincipal() principal: Principal, @Param('conversationId', ParseUUIDPipe) conversationId: string) {
+    return this.withoutGate(principal, conversationId);
+  }
+
+  private async withoutGate(principal: Principal, conversationId: string) {
     const customer = await this.directory.participantFor(principal);
     return { captured: true, legalBasis: 'bypassed', consentEventId: null, customerId: customer.id, conversationId };
   }
 }
 
-@Module({ imports: [ConsentModule, DirectoryModule], controllers: [CaptureProbeController] })
+/** The gate call alone, timed in the service process: what it costs without HTTP and scheduling around it. */
+@Controller('bench/gate-call')
+class GateCallController {
+  constructor(
+    private readonly gate: ConsentGate,
+    private readonly directory: DirectoryService,
+  ) {}
+
+  @Post(':conversationId')
+  @Roles('customer')
+  async time(@CurrentPrincipal() principal: Principal, @Param('conversationId', ParseUUIDPipe) conversationId: string) {
+    const customer = await this.directory.participantFor(principal);
+    const time = async (call: () => Promise<unknown>) => {
+      const samples: number[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const started = process.hrtime.bigint();
+        await call();
+        samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      samples.sort((a, b) => a - b);
+      return { p50: samples[2500], p99: samples[4950] };
+    };
+    return {
+      warm: await time(() => this.gate.require(customer.id, 'diagnostics', { conversationId })),
+      cold: await time(() => this.gate.read(customer.id, 'diagnostics', conversationId)),
+    };
+  }
+}
+
+@Module({ imports: [ConsentModule, DirectoryModule], controllers: [CaptureProbeController, GateCallController] })
 class CaptureProbeModule {}
 
 async function main(): Promise<void> {

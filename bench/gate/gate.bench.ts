@@ -1,10 +1,14 @@
 // bench:gate — what ConsentGate adds to a capture request.
 //
-// The service runs in its own process with two probe routes
+// The service runs in its own process with probe routes
 // (bench/gate/gate-server.ts) that differ only in the gate: `gated` asks
-// ConsentGate.require() for a diagnostics grant, `bypassed` does not. Clients
-// keep CONCURRENCY requests in flight, alternating the two routes request by
-// request, so both see the same machine at the same moment. The ledger holds
+// ConsentGate.require() for a diagnostics grant (as captures do: answered
+// from memory while the cache may), `gated-cold` reads the ledger on every
+// request (what a cache miss costs), `bypassed` asks nothing, and
+// `bypassed-twin` is `bypassed` again (an A/A control: the run's own noise).
+// Clients keep CONCURRENCY requests in flight, rotating the routes request by
+// request, so all see the same machine at the same moment. Last, the gate call
+// alone is timed inside the service. The ledger holds
 // background noise (other customers, and this customer's decisions in other
 // conversations) so the index has work to do. Ends with one JSON line.
 //
@@ -140,35 +144,44 @@ async function main(): Promise<void> {
     await db.query('ANALYZE');
     const ledgerRows = Number((await db.query(`SELECT count(*) FROM consent_events`)).rows[0].count);
 
-    const gatedUrl = `${base}/bench/capture/gated/${conversation.id}`;
-    const bypassedUrl = `${base}/bench/capture/bypassed/${conversation.id}`;
-    const check = await expectStatus(call(gatedUrl, 'POST', customerToken), 201);
+    const urls = {
+      gated: `${base}/bench/capture/gated/${conversation.id}`,
+      cold: `${base}/bench/capture/gated-cold/${conversation.id}`,
+      bypassed: `${base}/bench/capture/bypassed/${conversation.id}`,
+      twin: `${base}/bench/capture/bypassed-twin/${conversation.id}`,
+    };
+    const check = await expectStatus(call(urls.gated, 'POST', customerToken), 201);
     if (check.legalBasis !== 'consent') throw new Error(`gate did not find the grant: ${JSON.stringify(check)}`);
 
+    // Request by request in rotation: gated (as the gate runs), gated cold (every check a ledger read),
+    // bypassed, and the bypassed twin (A/A control).
     const run = async (seconds: number) => {
-      const gated: number[] = [];
-      const bypassed: number[] = [];
+      const order = ['gated', 'cold', 'bypassed', 'twin'] as const;
+      const samples: Record<(typeof order)[number], number[]> = { gated: [], cold: [], bypassed: [], twin: [] };
       const deadline = Date.now() + seconds * 1000;
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async (_, worker) => {
-          let turn = worker % 2;
-          while (Date.now() < deadline) {
-            const useGate = turn++ % 2 === 0;
-            const res = await call(useGate ? gatedUrl : bypassedUrl, 'POST', customerToken);
+          for (let turn = worker; Date.now() < deadline; turn++) {
+            const route = order[turn % order.length];
+            const res = await call(urls[route], 'POST', customerToken);
             if (res.status !== 201) throw new Error(`capture probe answered ${res.status}: ${JSON.stringify(res.body)}`);
-            (useGate ? gated : bypassed).push(res.ms);
+            samples[route].push(res.ms);
           }
         }),
       );
-      return { gated: gated.sort((a, b) => a - b), bypassed: bypassed.sort((a, b) => a - b) };
+      for (const xs of Object.values(samples)) xs.sort((a, b) => a - b);
+      return samples;
     };
     await run(Math.min(3, SECONDS / 4)); // warm-up: JIT, pools, caches
-    const { gated, bypassed } = await run(SECONDS);
+    const { gated, cold, bypassed, twin } = await run(SECONDS);
+    const gateCall = await expectStatus(call(`${base}/bench/gate-call/${conversation.id}`, 'POST', customerToken), 201);
     await db.end();
 
     const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), mean: xs.reduce((a, b) => a + b, 0) / xs.length });
     const g = stats(gated);
     const b = stats(bypassed);
+    const t = stats(twin);
+    const c = stats(cold);
     const result = {
       bench: 'gate',
       seconds: SECONDS,
@@ -178,12 +191,26 @@ async function main(): Promise<void> {
       added_p99_ms: round(g.p99 - b.p99, 3),
       added_p50_ms: round(g.p50 - b.p50, 3),
       added_mean_ms: round(g.mean - b.mean, 3),
+      // Every check a ledger read: a cache miss (first check on an instance, or right after a change).
+      cold_ratio: round(c.p99 / b.p99, 3),
+      cold_added_p99_ms: round(c.p99 - b.p99, 3),
+      cold_added_p50_ms: round(c.p50 - b.p50, 3),
+      // The same route twice: how far apart two identical routes land in this run (the noise floor).
+      aa_p99_ms: round(t.p99 - b.p99, 3),
+      aa_p50_ms: round(t.p50 - b.p50, 3),
+      // The gate call alone, timed inside the service, 5,000 calls one after another.
+      gate_call_p50_ms: round(gateCall.warm.p50 as number, 3),
+      gate_call_p99_ms: round(gateCall.warm.p99 as number, 3),
+      cold_call_p50_ms: round(gateCall.cold.p50 as number, 3),
+      cold_call_p99_ms: round(gateCall.cold.p99 as number, 3),
       gated_p50_ms: round(g.p50, 3),
       gated_p99_ms: round(g.p99, 3),
       bypassed_p50_ms: round(b.p50, 3),
       bypassed_p99_ms: round(b.p99, 3),
       gated_requests: gated.length,
+      cold_requests: cold.length,
       bypassed_requests: bypassed.length,
+      twin_requests: twin.length,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { DomainException } from '../errors/domain.exception';
+import { ConsentCacheService } from './consent-cache.service';
 import type { LegalBasis } from './purpose.entity';
 import { toEventView, type ConsentEventView, type EventRow } from './consent.views';
 
@@ -43,12 +44,17 @@ const GATE_SQL = `
  * captured for this customer, purpose and scope? For a consent purpose the
  * answer is the customer's latest decision that applies (a standing one, or
  * one for this conversation, whichever came last); no decision is no consent
- * (R1.1). It reads the committed ledger every time, so a withdrawal counts
- * for the very next capture, on every instance.
+ * (R1.1). Answers come from the committed ledger, kept in memory only as
+ * ConsentCacheService allows: a decision committed on this instance counts
+ * for its very next check, one committed elsewhere as soon as its
+ * notification arrives (at commit, normally well under a millisecond).
  */
 @Injectable()
 export class ConsentGate {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: ConsentCacheService,
+  ) {}
 
   /** TypeORM's own pg pool: the gate sits on every capture's path, so it skips the query-runner layer. */
   private pool(): Pool {
@@ -66,6 +72,17 @@ export class ConsentGate {
 
   async check(customerId: string, purpose: string, scope: ConsentScopeRef): Promise<ConsentCheck> {
     const conversationId = scope === 'standing' ? null : scope.conversationId;
+    const key = `${customerId}|${purpose}|${conversationId ?? ''}`;
+    const cached = this.cache.get<ConsentCheck>(key);
+    if (cached) return cached;
+    const epoch = this.cache.currentEpoch();
+    const check = deepFreeze(await this.read(customerId, purpose, conversationId));
+    this.cache.set(key, customerId, check, epoch);
+    return check;
+  }
+
+  /** The answer from the ledger itself (what check() keeps while the cache may). */
+  async read(customerId: string, purpose: string, conversationId: string | null): Promise<ConsentCheck> {
     // One round trip, a statement prepared once per connection: the purpose's basis and,
     // for consent, the later of two index probes (latest standing decision, latest in this conversation).
     const { rows } = await this.pool().query<GateRow>({ name: 'consent_gate_v1', text: GATE_SQL, values: [customerId, purpose, conversationId] });
@@ -82,4 +99,13 @@ export class ConsentGate {
     }
     return { allowed: false, reason: decision.type === 'denied' ? 'denied' : 'withdrawn', decision };
   }
+}
+
+/** Answers are shared between callers once cached: nobody may change one. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
 }

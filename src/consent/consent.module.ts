@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConversationsModule } from '../conversations/conversations.module';
 import { DirectoryModule } from '../directory/directory.module';
+import { ConsentCacheService } from './consent-cache.service';
 import { ConsentEventEntity } from './consent-event.entity';
 import { ConsentExpiryJob } from './consent-expiry.job';
 import { ConsentLedgerService } from './consent-ledger.service';
@@ -30,6 +31,7 @@ import { UploadTokensService } from './upload-tokens.service';
   providers: [
     ConsentService,
     ConsentGate,
+    ConsentCacheService,
     ConsentLedgerService,
     ConsentTextsService,
     PurposesService,

@@ -11,6 +11,7 @@ import { DomainException } from '../errors/domain.exception';
 import { LocaleFormat } from '../i18n/format';
 import { resolveLocale, type ResolvedLocale } from '../i18n/locale';
 import type { ConsentChannel } from './consent-event.entity';
+import { ConsentCacheService } from './consent-cache.service';
 import { ConsentLedgerService } from './consent-ledger.service';
 import { ConsentTextsService } from './consent-texts.service';
 import {
@@ -70,6 +71,7 @@ export class ConsentService {
     private readonly ledger: ConsentLedgerService,
     private readonly texts: ConsentTextsService,
     private readonly uploadTokens: UploadTokensService,
+    private readonly cache: ConsentCacheService,
     private readonly conversations: ConversationsService,
     private readonly directory: DirectoryService,
     private readonly events: EventEmitter2,
@@ -240,6 +242,7 @@ export class ConsentService {
       this.announceExpired(outcome.request, outcome.event);
       throw expired();
     }
+    this.cache.invalidate(customer.id);
     const result = { ledgerEvent: toEventView(outcome.event), request: toRequestView(outcome.request), uploadToken: outcome.uploadToken };
     this.events.emit(CONSENT_EVENTS.decided, { event: result.ledgerEvent, request: result.request, uploadToken: result.uploadToken } satisfies ConsentDecidedEvent);
     return result;
@@ -339,8 +342,9 @@ export class ConsentService {
     return this.ledger.append(manager, { ...base, type: 'granted', locale: text.locale, text: { versionId: text.id, sha256: text.sha256 } });
   }
 
-  /** Emits a committed decision for whoever reacts to it. */
+  /** After commit: this instance's gate sees the decision at once, then whoever reacts to it hears of it. */
   announce(row: EventRow): ConsentEventView {
+    this.cache.invalidate(row.customer_id);
     const event = toEventView(row);
     if (event.type === 'withdrawn') this.events.emit(CONSENT_EVENTS.withdrawn, { event } satisfies ConsentWithdrawnEvent);
     else if (event.type === 'granted' || event.type === 'denied') {

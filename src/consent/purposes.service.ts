@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { DomainException } from '../errors/domain.exception';
+import { ConsentCacheService } from './consent-cache.service';
 import type { LegalBasis } from './purpose.entity';
 import { toPurposeView, type PurposeRow, type PurposeView } from './consent.views';
 
@@ -18,7 +19,10 @@ export type PurposeChange = Partial<Pick<NewPurpose, 'retentionTag' | 'categorie
 /** The catalogue of purposes (R1.3, R4.1): read by everyone, changed by an admin. */
 @Injectable()
 export class PurposesService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: ConsentCacheService,
+  ) {}
 
   async list(): Promise<PurposeView[]> {
     const rows = await this.dataSource.query<PurposeRow[]>(`SELECT * FROM consent_purposes ORDER BY legal_basis DESC, code`);
@@ -38,6 +42,7 @@ export class PurposesService {
       [input.code, input.legalBasis, input.retentionTag, unique(input.categories), input.description],
     );
     if (!rows[0]) throw new DomainException('PURPOSE_EXISTS', `The purpose "${input.code}" exists already`);
+    this.cache.invalidate('*');
     return toPurposeView(rows[0]);
   }
 
@@ -57,6 +62,7 @@ export class PurposesService {
        WHERE code = $1 RETURNING *`,
       [code, change.retentionTag ?? null, change.categories ? unique(change.categories) : null, change.description ?? null, change.active ?? null],
     );
+    this.cache.invalidate('*');
     return toPurposeView(rows[0]);
   }
 }

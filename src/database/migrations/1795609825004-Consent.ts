@@ -81,6 +81,25 @@ export class Consent1795609825004 implements MigrationInterface {
       `CREATE TRIGGER consent_events_no_truncate BEFORE TRUNCATE ON consent_events FOR EACH STATEMENT EXECUTE FUNCTION refuse_append_only_change()`,
     );
 
+    // Every instance's gate cache hears each change at commit (consent-cache.service.ts).
+    await queryRunner.query(`
+      CREATE FUNCTION notify_consent_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_TABLE_NAME = 'consent_events' THEN
+          PERFORM pg_notify('consent_changes', NEW.customer_id::text);
+        ELSE
+          PERFORM pg_notify('consent_changes', '*');
+        END IF;
+        RETURN NULL;
+      END
+      $fn$`);
+    await queryRunner.query(
+      `CREATE TRIGGER consent_events_notify AFTER INSERT ON consent_events FOR EACH ROW EXECUTE FUNCTION notify_consent_change()`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER consent_purposes_notify AFTER INSERT OR UPDATE OR DELETE ON consent_purposes FOR EACH STATEMENT EXECUTE FUNCTION notify_consent_change()`,
+    );
+
     for (const [code, basis, tag, categories, description] of PURPOSES) {
       await queryRunner.query(
         `INSERT INTO consent_purposes (code, legal_basis, retention_tag, categories, description) VALUES ($1, $2, $3, $4, $5)`,
@@ -90,6 +109,9 @@ export class Consent1795609825004 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TRIGGER consent_purposes_notify ON consent_purposes`);
+    await queryRunner.query(`DROP TRIGGER consent_events_notify ON consent_events`);
+    await queryRunner.query(`DROP FUNCTION notify_consent_change()`);
     await queryRunner.query(`DROP TRIGGER consent_events_no_truncate ON consent_events`);
     await queryRunner.query(`DROP TRIGGER consent_events_append_only ON consent_events`);
     await queryRunner.query(`DROP FUNCTION refuse_append_only_change()`);
