@@ -8,9 +8,9 @@ import { RuntimeOptions } from '../runtime-options';
 /** Channel the ledger trigger notifies (payload: the customer id, or `*` when purposes change). */
 export const CONSENT_CHANNEL = 'consent_changes';
 
-const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_MS = 2_000;
 /** A heartbeat not back within this long means notifications may be lost: stop caching. */
-const HEARTBEAT_DEADLINE_MS = 2_000;
+const HEARTBEAT_DEADLINE_MS = 1_000;
 const RECONNECT_MS = 1_000;
 /** Upper bound on an entry's life, whatever happens. */
 const ENTRY_TTL_MS = 60_000;
@@ -31,9 +31,12 @@ interface Entry<T> {
  * - the instance that committed a decision drops them itself before it
  *   answers (invalidate()), so on that instance the very next check reads it;
  * - an answer read while any invalidation happened is not kept (epoch);
- * - the listener proves itself with a heartbeat through the server every few
- *   seconds; a lost connection or a late heartbeat empties the cache and
- *   turns it off until the listener is back.
+ * - the listener proves itself every 2 s with a numbered heartbeat it sends
+ *   and must hear back through the server within 1 s; a lost connection or a
+ *   late heartbeat empties the cache and turns it off until the listener is
+ *   back. A silently dead connection is thus noticed within about 3 s.
+ * Decisions that must not wait even that long (the phone system's recording
+ * permission) read the ledger directly (ConsentGate.read).
  */
 @Injectable()
 export class ConsentCacheService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -47,6 +50,7 @@ export class ConsentCacheService implements OnApplicationBootstrap, OnApplicatio
   private epoch = 0;
   private closed = false;
   private heartbeat?: NodeJS.Timeout;
+  private beatNumber = 0;
   private heartbeatDue?: NodeJS.Timeout;
   private reconnect?: NodeJS.Timeout;
 
@@ -117,16 +121,21 @@ export class ConsentCacheService implements OnApplicationBootstrap, OnApplicatio
     if (this.closed) return;
     const generation = ++this.generation;
     const options = this.dataSource.options as { url?: string };
-    const client = new Client({ connectionString: options.url, application_name: 'support-desk-consent-listener', keepAlive: true });
+    const client = new Client({
+      connectionString: options.url,
+      application_name: 'support-desk-consent-listener',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     client.on('error', (err) => this.lost(generation, client, err));
     client.on('end', () => this.lost(generation, client));
     client.on('notification', (message) => {
-      if (message.channel !== CONSENT_CHANNEL || !message.payload) return;
-      if (message.payload === `heartbeat:${this.instance}`) {
-        clearTimeout(this.heartbeatDue);
+      if (generation !== this.generation || message.channel !== CONSENT_CHANNEL || !message.payload) return;
+      if (message.payload.startsWith('heartbeat:')) {
+        if (message.payload === `heartbeat:${this.instance}:${this.beatNumber}`) clearTimeout(this.heartbeatDue);
         return;
       }
-      if (!message.payload.startsWith('heartbeat:')) this.invalidate(message.payload);
+      this.invalidate(message.payload);
     });
     try {
       await client.connect();
@@ -158,8 +167,10 @@ export class ConsentCacheService implements OnApplicationBootstrap, OnApplicatio
       this.lost(generation, client);
     }, HEARTBEAT_DEADLINE_MS);
     this.heartbeatDue.unref();
-    // Sent through the pool, heard on the listener: proves the whole path works.
-    await this.dataSource.query(`SELECT pg_notify($1, $2)`, [CONSENT_CHANNEL, `heartbeat:${this.instance}`]).catch(() => undefined);
+    // Sent on the listening connection itself (a session hears its own notifications):
+    // it proves that connection and the server's delivery, and needs nothing from the pool.
+    const beat = ++this.beatNumber;
+    await client.query(`SELECT pg_notify($1, $2)`, [CONSENT_CHANNEL, `heartbeat:${this.instance}:${beat}`]).catch(() => undefined);
   }
 
   private lost(generation: number, client: Client, err?: unknown): void {

@@ -28,6 +28,11 @@ export class ConsentLedgerService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async append(manager: EntityManager, e: NewConsentEvent): Promise<EventRow> {
+    if (e.type === 'granted' || e.type === 'denied' || e.type === 'withdrawn') {
+      // "Latest" is the highest position; positions are drawn at insert. Deciding one customer's
+      // purpose one transaction at a time makes the later position also the later commit.
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('consent-decision:' || $1 || ':' || $2))`, [e.customerId, e.purpose]);
+    }
     const rows = await manager.query<EventRow[]>(
       `INSERT INTO consent_events
          (type, customer_id, purpose, scope, conversation_id, request_id, actor_kind, actor_id, channel, evidence, locale, text_version_id, text_sha256, occurred_at)

@@ -15,6 +15,7 @@ export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 @Check('CHK_consent_requests_status', `"status" IN ('pending', 'granted', 'denied', 'expired')`)
 @Check('CHK_consent_requests_closed', `("status" = 'pending') = ("closed_at" IS NULL)`)
 @Index('IDX_consent_requests_pending_expiry', ['expiresAt'], { where: `"status" = 'pending'` })
+@Index('UQ_consent_requests_pending', ['conversationId', 'purpose'], { unique: true, where: `"status" = 'pending'` })
 @Index('IDX_consent_requests_conversation', ['conversationId', 'createdAt'])
 export class ConsentRequestEntity {
   @PrimaryGeneratedColumn('uuid')

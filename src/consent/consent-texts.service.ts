@@ -52,10 +52,13 @@ export class ConsentTextsService implements OnApplicationBootstrap {
         if (!templates) continue;
         for (const locale of TEXT_LOCALES) {
           const rendered = renderConsentText(templates[locale], { locale, privacyContact: this.config.privacy.contactEmail, categoryCodes: purpose.categories });
-          if (rendered.problems.length > 0) {
-            // A shipped text is ours to fix; but an admin's change of categories must not stop the service.
+          if (rendered.problems.some((p) => p.startsWith('category '))) {
+            // An admin changed the purpose's categories: their texts take over, the service still starts.
             this.logger.warn(`shipped ${purpose.code} text (${locale}) not published: ${rendered.problems.join('; ')}`);
             continue;
+          }
+          if (rendered.problems.length > 0) {
+            throw new Error(`shipped ${purpose.code} text (${locale}) cannot be published: ${rendered.problems.join('; ')}`);
           }
           const known = await manager.query<unknown[]>(`SELECT 1 FROM consent_text_versions WHERE purpose = $1 AND locale = $2 AND sha256 = $3`, [
             purpose.code,
@@ -88,8 +91,9 @@ export class ConsentTextsService implements OnApplicationBootstrap {
   }
 
   /** The version that applies to new requests at `at`. */
-  async current(purpose: string, locale: TextLocale, at: Date = this.clock.now()): Promise<TextVersionRow | undefined> {
-    const rows = await this.dataSource.query<TextVersionRow[]>(
+  /** `db`: the caller's transaction, when it has one (never a second pool connection from inside a transaction). */
+  async current(purpose: string, locale: TextLocale, at: Date = this.clock.now(), db: EntityManager = this.dataSource.manager): Promise<TextVersionRow | undefined> {
+    const rows = await db.query<TextVersionRow[]>(
       `SELECT * FROM consent_text_versions WHERE purpose = $1 AND locale = $2 AND effective_from <= $3
         ORDER BY effective_from DESC, version DESC LIMIT 1`,
       [purpose, locale, at],
@@ -103,15 +107,15 @@ export class ConsentTextsService implements OnApplicationBootstrap {
     return text;
   }
 
-  async byId(id: string): Promise<TextVersionRow | undefined> {
-    const rows = await this.dataSource.query<TextVersionRow[]>(`SELECT * FROM consent_text_versions WHERE id = $1`, [id]);
+  async byId(id: string, db: EntityManager = this.dataSource.manager): Promise<TextVersionRow | undefined> {
+    const rows = await db.query<TextVersionRow[]>(`SELECT * FROM consent_text_versions WHERE id = $1`, [id]);
     return rows[0];
   }
 
   /** The current version (in any language) whose hash this is: what a standing choice must have been shown. */
-  async currentWithHash(purpose: string, sha256: string): Promise<TextVersionRow | undefined> {
+  async currentWithHash(purpose: string, sha256: string, db: EntityManager = this.dataSource.manager): Promise<TextVersionRow | undefined> {
     for (const locale of TEXT_LOCALES) {
-      const text = await this.current(purpose, locale);
+      const text = await this.current(purpose, locale, this.clock.now(), db);
       if (text?.sha256 === sha256) return text;
     }
     return undefined;

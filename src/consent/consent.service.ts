@@ -49,6 +49,9 @@ export interface AnswerResult {
   uploadToken: UploadTokenView | null;
 }
 
+/** What a caller can decide by key press during a call (R3.4); the rest needs a screen. */
+const PHONE_PURPOSES = new Set(['call_recording', 'transcription']);
+
 /** Purposes whose grant hands the customer's application an upload token. */
 const UPLOAD_PURPOSES = new Set(['diagnostics']);
 
@@ -80,8 +83,8 @@ export class ConsentService {
   ) {}
 
   /** The language a customer is addressed in: profile, else their client's, else Dutch (R2.1, R2.2). */
-  async localeOf(customerId: string): Promise<ResolvedLocale> {
-    return resolveLocale(await this.directory.localeHints(customerId));
+  async localeOf(customerId: string, db?: EntityManager): Promise<ResolvedLocale> {
+    return resolveLocale(await this.directory.localeHints(customerId, db));
   }
 
   format(locale: ResolvedLocale): LocaleFormat {
@@ -113,22 +116,34 @@ export class ConsentService {
     }
     const locale = await this.localeOf(conversation.customerId);
     const texts = new Map<string, TextVersionRow>();
-    for (const code of codes) texts.set(code, await this.texts.require(code, locale.text));
+    for (const code of codes) {
+      const text = await this.texts.require(code, locale.text);
+      // R3.2: the prompt must name exactly what the purpose collects; a changed purpose needs its text first.
+      const named = text.categories.map((c) => c.code).sort().join(',');
+      if (named !== [...purposes.get(code)!.categories].sort().join(',')) {
+        throw new DomainException('CONSENT_TEXT_NOT_FOUND', `The current ${locale.text} text for "${code}" does not name its categories; publish one that does`);
+      }
+      texts.set(code, text);
+    }
 
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.config.consent.requestTtlSeconds * 1000);
+    const expiredNow: Array<{ request: RequestRow; event: EventRow }> = [];
     const requests = await this.dataSource.transaction(async (manager) => {
       // Held while asking, so an admin cannot retire a purpose halfway.
       await this.lockPurposes(manager, codes, 'FOR SHARE');
       const out: RequestRow[] = [];
       for (const code of codes) {
+        // One open question per conversation and purpose, also when two agents ask at once.
+        await manager.query(`SELECT pg_advisory_xact_lock(hashtext('consent-request:' || $1 || ':' || $2))`, [conversationId, code]);
         const open = await manager.query<RequestRow[]>(
-          `SELECT * FROM consent_requests WHERE conversation_id = $1 AND purpose = $2 AND status = 'pending' AND expires_at > $3
-            ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
-          [conversationId, code, now],
+          `SELECT * FROM consent_requests WHERE conversation_id = $1 AND purpose = $2 AND status = 'pending' FOR UPDATE`,
+          [conversationId, code],
         );
-        if (open[0]) {
-          out.push(open[0]);
+        const current = open.find((r) => r.expires_at > now);
+        for (const overdue of open.filter((r) => r.expires_at <= now)) expiredNow.push(await this.expireRow(manager, overdue, now));
+        if (current) {
+          out.push(current);
           continue;
         }
         const text = texts.get(code)!;
@@ -153,6 +168,7 @@ export class ConsentService {
       }
       return out;
     });
+    for (const { request, event } of expiredNow) this.announceExpired(request, event);
     const prompts = await Promise.all(requests.map((r) => this.prompt(r)));
     const views = requests.map(toRequestView);
     this.events.emit(CONSENT_EVENTS.requested, {
@@ -208,7 +224,7 @@ export class ConsentService {
       if (request.status !== 'pending') throw new DomainException('CONSENT_REQUEST_ANSWERED', `This request was already answered (${request.status})`);
       const now = this.clock.now();
       if (request.expires_at <= now) return { kind: 'expired' as const, ...(await this.expireRow(manager, request, now)) };
-      const text = (await this.texts.byId(request.text_version_id))!;
+      const text = (await this.texts.byId(request.text_version_id, manager))!;
       if (textHash !== text.sha256) {
         throw new DomainException('STALE_CONSENT_TEXT', 'The text you answered is not the text of this request; read it again and answer once more');
       }
@@ -273,7 +289,7 @@ export class ConsentService {
         });
       }
       if (!purpose.active) throw new DomainException('PURPOSE_INACTIVE', `The purpose "${purposeCode}" is no longer in use`);
-      const text = textHash ? await this.texts.currentWithHash(purposeCode, textHash) : undefined;
+      const text = textHash ? await this.texts.currentWithHash(purposeCode, textHash, manager) : undefined;
       if (!text) throw new DomainException('STALE_CONSENT_TEXT', 'The text you agreed to is not the current one; read the current text and choose again');
       return this.ledger.append(manager, {
         type: 'granted',
@@ -321,6 +337,9 @@ export class ConsentService {
     manager: EntityManager,
     input: { customerId: string; conversationId: string; purpose: string; decision: 'grant' | 'withdraw'; textHash?: string; evidence: Record<string, unknown>; occurredAt: Date },
   ): Promise<EventRow> {
+    if (!PHONE_PURPOSES.has(input.purpose)) {
+      throw new DomainException('VALIDATION_FAILED', `A key press decides ${[...PHONE_PURPOSES].join(' or ')} only`);
+    }
     const purpose = (await this.lockPurposes(manager, [input.purpose], 'FOR SHARE')).get(input.purpose)!;
     if (purpose.legal_basis !== 'consent') throw new DomainException('CONSENT_NOT_NEEDED', `"${input.purpose}" rests on the contract, not on consent`);
     const base = {
@@ -334,10 +353,9 @@ export class ConsentService {
     };
     if (input.decision === 'withdraw') return this.ledger.append(manager, { ...base, type: 'withdrawn' });
     if (!purpose.active) throw new DomainException('PURPOSE_INACTIVE', `The purpose "${input.purpose}" is no longer in use`);
-    // The text the caller heard: the one named by the phone system, or the current one in their language.
-    const text = input.textHash
-      ? await this.texts.currentWithHash(input.purpose, input.textHash)
-      : await this.texts.current(input.purpose, (await this.localeOf(input.customerId)).text);
+    // R1.2: the ledger names the text the caller heard, so the phone system must say which it read out.
+    if (!input.textHash) throw new DomainException('VALIDATION_FAILED', 'A grant by key press needs consent.textHash: the hash of the text the caller heard');
+    const text = await this.texts.currentWithHash(input.purpose, input.textHash, manager);
     if (!text) throw new DomainException('STALE_CONSENT_TEXT', 'The prompt the caller heard is not a current text for this purpose');
     return this.ledger.append(manager, { ...base, type: 'granted', locale: text.locale, text: { versionId: text.id, sha256: text.sha256 } });
   }

@@ -52,22 +52,24 @@ export class UploadTokensService {
    * consent still holds. Every refusal looks the same (UPLOAD_TOKEN_INVALID),
    * so a guessed token learns nothing; a withdrawn consent says so.
    */
-  async redeem(token: string, expected: { conversationId: string; purpose: string }): Promise<RedeemedUploadToken> {
+  async redeem(token: string, expected: { conversationId: string; purpose: string; customerId?: string }): Promise<RedeemedUploadToken> {
     if (typeof token !== 'string' || !token.startsWith(UPLOAD_TOKEN_PREFIX) || token.length > 100) throw invalid();
-    return this.dataSource.transaction(async (manager) => {
-      const [rows] = await manager.query<[Array<{ id: string; conversation_id: string; customer_id: string; purpose: string }>, number]>(
-        `UPDATE consent_upload_tokens SET used_at = $2
-          WHERE token_sha256 = $1 AND used_at IS NULL AND expires_at > $2 AND conversation_id = $3 AND purpose = $4
-          RETURNING id, conversation_id, customer_id, purpose`,
-        [hash(token), this.clock.now(), expected.conversationId, expected.purpose],
-      );
-      const row = rows[0];
-      if (!row) throw invalid();
-      // A withdrawal after the token was issued wins (R6.5): the token is then worth nothing (rolled back, still unused).
-      const basis = await this.gate.require(row.customer_id, row.purpose, { conversationId: row.conversation_id });
-      return { tokenId: row.id, conversationId: row.conversation_id, customerId: row.customer_id, purpose: row.purpose, basis };
-    });
+    // One statement: used up at most once, and only for its conversation (still open), purpose and customer.
+    const [rows] = await this.dataSource.query<[Array<{ id: string; conversation_id: string; customer_id: string; purpose: string }>, number]>(
+      `UPDATE consent_upload_tokens t SET used_at = $2
+        WHERE t.token_sha256 = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND t.conversation_id = $3 AND t.purpose = $4
+          AND ($5::uuid IS NULL OR t.customer_id = $5)
+          AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = t.conversation_id AND c.status = 'open')
+        RETURNING t.id, t.conversation_id, t.customer_id, t.purpose`,
+      [hash(token), this.clock.now(), expected.conversationId, expected.purpose, expected.customerId ?? null],
+    );
+    const row = rows[0];
+    if (!row) throw invalid();
+    // A withdrawal since the grant wins (R6.5): the token is spent and nothing may be stored.
+    const basis = await this.gate.require(row.customer_id, row.purpose, { conversationId: row.conversation_id });
+    return { tokenId: row.id, conversationId: row.conversation_id, customerId: row.customer_id, purpose: row.purpose, basis };
   }
 }
 
-const invalid = () => new DomainException('UPLOAD_TOKEN_INVALID', 'This upload token is not valid (unknown, used, expired, or for another conversation)');
+const invalid = () =>
+  new DomainException('UPLOAD_TOKEN_INVALID', 'This upload token is not valid (unknown, used, expired, or for another conversation, customer or a closed one)');

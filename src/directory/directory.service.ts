@@ -18,7 +18,6 @@ const CACHE_LIMIT = 10_000;
 @Injectable()
 export class DirectoryService {
   private readonly ids = new Map<string, string>();
-  private readonly clientLocales = new Map<string, string>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -76,8 +75,8 @@ export class DirectoryService {
   }
 
   /** What is known about a customer's language and country, to resolve the locale of what they are shown. */
-  async localeHints(customerId: string): Promise<LocaleHints> {
-    const rows = await this.dataSource.query<{ locale: string | null; country: string | null; client_locale: string | null }[]>(
+  async localeHints(customerId: string, db: EntityManager = this.dataSource.manager): Promise<LocaleHints> {
+    const rows = await db.query<{ locale: string | null; country: string | null; client_locale: string | null }[]>(
       `SELECT locale, country, client_locale FROM customers WHERE id = $1`,
       [customerId],
     );
@@ -92,10 +91,9 @@ export class DirectoryService {
    */
   async noteClientLocale(customerId: string, acceptLanguage: string | undefined): Promise<void> {
     const value = acceptLanguage?.trim().slice(0, 200);
-    if (!value || this.clientLocales.get(customerId) === value) return;
+    if (!value) return;
+    // Not cached here: another instance may have written another value since.
     await this.dataSource.query(`UPDATE customers SET client_locale = $2 WHERE id = $1 AND client_locale IS DISTINCT FROM $2`, [customerId, value]);
-    if (this.clientLocales.size >= CACHE_LIMIT) this.clientLocales.clear();
-    this.clientLocales.set(customerId, value);
   }
 
   /** The customer's own choice of language and country (their profile). */

@@ -14,6 +14,7 @@ describe('scrubText', () => {
     ['fe80:0:0:0:202:b3ff:fe1e:8329', '[ip]'],
     ['Bearer abcdefghijklmnop', 'Bearer [token]'],
     ['eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl', '[token]'],
+    ['sdu_J24pS3xN9yfKyNJeMVgs5NHZsolc2Uj_fOTvsJxL6JQ', '[token]'],
   ])('masks %s', (value, masked) => {
     expect(scrubText(`{"msg":"value ${value} here"}`)).toBe(`{"msg":"value ${masked} here"}`);
   });

@@ -107,7 +107,8 @@ export class TelephonyService {
     const [{ customer_id: customerId }] = await this.dataSource.query<{ customer_id: string }[]>(`SELECT customer_id FROM conversations WHERE id = $1`, [
       call.conversation_id,
     ]);
-    const check = await this.gate.check(customerId, purpose, { conversationId: call.conversation_id });
+    // Read from the ledger itself, never from a cache: a withdrawal anywhere counts for the very next segment.
+    const check = await this.gate.read(customerId, purpose, call.conversation_id);
     if (check.allowed) {
       return { ...base, decision: 'allow', reason: check.reason === 'contract' ? 'contract' : 'consent_granted', consentEventId: check.basis.event?.id ?? null };
     }
@@ -135,21 +136,22 @@ export class TelephonyService {
   }
 
   /**
-   * A withdrawal of call recording (by key press, in the chat or on the privacy
-   * page) stops every live recording it covers at once (R3.4): the call is
-   * marked stopped and the agent's console told.
+   * A withdrawal of call recording or transcription (by key press, in the chat
+   * or on the privacy page) stops what it covers on every live call at once
+   * (R3.4): the agent's console is told `recording.stop` with the purpose, and
+   * a recording call is marked stopped.
    */
   @OnEvent(CONSENT_EVENTS.withdrawn, { async: true, promisify: true })
   async onWithdrawn({ event }: ConsentWithdrawnEvent): Promise<void> {
-    if (event.purpose !== 'call_recording') return;
+    if (event.purpose !== 'call_recording' && event.purpose !== 'transcription') return;
     try {
       const [stopped] = await this.dataSource.query<[Array<{ conversation_id: string; provider_call_id: string }>, number]>(
-        `UPDATE calls c SET recording_state = CASE WHEN c.recording_state = 'recording' THEN 'stopped' ELSE c.recording_state END
+        `UPDATE calls c SET recording_state = CASE WHEN $3 = 'call_recording' AND c.recording_state = 'recording' THEN 'stopped' ELSE c.recording_state END
            FROM conversations v
           WHERE v.id = c.conversation_id AND v.customer_id = $1 AND ($2::uuid IS NULL OR c.conversation_id = $2)
             AND c.ended_at IS NULL
           RETURNING c.conversation_id, c.provider_call_id`,
-        [event.customerId, event.conversationId],
+        [event.customerId, event.conversationId, event.purpose],
       );
       for (const call of stopped) {
         this.events.emit(CONVERSATION_EVENTS.recordingStop, {

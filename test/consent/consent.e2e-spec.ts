@@ -323,8 +323,13 @@ describe('consent: purposes, texts, requests in a chat, the ledger and the gate'
     it('flips the gate at the very next check after a withdrawal, and announces it after commit', async () => {
       const c = await chat('cust-withdraw');
       const withdrawn: ConsentWithdrawnEvent[] = [];
+      const seenByOthers: Array<Promise<unknown[]>> = [];
       const events = app.app.get(EventEmitter2);
-      const listener = (e: ConsentWithdrawnEvent) => withdrawn.push(e);
+      // Asked from another connection the moment the event fires: the row must already be committed.
+      const listener = (e: ConsentWithdrawnEvent) => {
+        withdrawn.push(e);
+        seenByOthers.push(sql(`SELECT type FROM consent_events WHERE id = $1`, [e.event.id]));
+      };
       events.on(CONSENT_EVENTS.withdrawn, listener);
       try {
         const { prompts } = await ask(c.agent, c.customer, c.conversationId, ['chat_recording']);
@@ -338,8 +343,7 @@ describe('consent: purposes, texts, requests in a chat, the ledger and the gate'
           message: expect.stringContaining('withdrawn'),
         });
         expect(withdrawn.map((e) => e.event.id)).toEqual([event.id]);
-        // When it was announced the withdrawal was already committed: another connection sees it.
-        expect(await sql(`SELECT type FROM consent_events WHERE id = $1`, [event.id])).toEqual([{ type: 'withdrawn' }]);
+        expect(await Promise.all(seenByOthers)).toEqual([[{ type: 'withdrawn' }]]);
         await c.agent.next('consent.withdrawn', (e: { eventId: string }) => e.eventId === event.id);
       } finally {
         events.off(CONSENT_EVENTS.withdrawn, listener);
@@ -400,6 +404,40 @@ describe('consent: purposes, texts, requests in a chat, the ledger and the gate'
     });
   });
 
+  describe('under concurrency', () => {
+    it('asks once when the same question is asked twice at the same moment', async () => {
+      const c = await chat('cust-twice');
+      try {
+        const [one, two] = await Promise.all([
+          c.agent.call<{ requests: Array<{ id: string }> }>('consent.request', { conversationId: c.conversationId, purposes: ['diagnostics'] }),
+          request(app.url).post(`/conversations/${c.conversationId}/consent-requests`).set(auth(agentToken)).send({ purposes: ['diagnostics'] }).expect(201),
+        ]);
+        expect(one.requests[0].id).toBe((two.body as { requests: Array<{ id: string }> }).requests[0].id);
+        expect(await sql(`SELECT count(*)::int AS n FROM consent_requests WHERE conversation_id = $1`, [c.conversationId])).toEqual([{ n: 1 }]);
+      } finally {
+        c.close();
+      }
+    });
+
+    it('refuses to ask with a text that does not name the purpose’s categories (changed by an admin)', async () => {
+      const admin = await app.token('admin', 'admin-categories');
+      await request(app.url).post('/consent/purposes').set(auth(admin)).send({ code: 'remote_session', legalBasis: 'consent', retentionTag: 'diagnostics', categories: ['screen_image'], description: 'Remote session' }).expect(201);
+      const body = 'We would like to see your screen. We see:\n{categories}\nWe keep nothing after 30 days. If you say no, we will still help you.\nYou can withdraw at any time.\nQuestions? Write to {privacyContact}.\nYou can complain to {authority}.';
+      for (const locale of ['en', 'nl-NL']) {
+        await request(app.url).post('/consent/purposes/remote_session/texts').set(auth(admin)).send({ locale, title: 'May we see your screen?', body, categories: { screen_image: 'What is on your screen' } }).expect(201);
+      }
+      await request(app.url).patch('/consent/purposes/remote_session').set(auth(admin)).send({ categories: ['screen_image', 'keyboard_input'] }).expect(200);
+      const c = await chat('cust-categories');
+      try {
+        await expect(c.agent.call('consent.request', { conversationId: c.conversationId, purposes: ['remote_session'] })).rejects.toMatchObject({
+          code: 'CONSENT_TEXT_NOT_FOUND',
+        });
+      } finally {
+        c.close();
+      }
+    });
+  });
+
   describe('the diagnostics upload token (R3.2)', () => {
     it('is single-use, bound to its conversation, short-lived, and worthless after a withdrawal', async () => {
       const tokens = app.app.get(UploadTokensService);
@@ -414,7 +452,10 @@ describe('consent: purposes, texts, requests in a chat, the ledger and the gate'
         const token = await grant(a);
         await expect(tokens.redeem(token, { conversationId: b.conversationId, purpose: 'diagnostics' })).rejects.toMatchObject({ code: 'UPLOAD_TOKEN_INVALID' });
         await expect(tokens.redeem(token, { conversationId: a.conversationId, purpose: 'chat_recording' })).rejects.toMatchObject({ code: 'UPLOAD_TOKEN_INVALID' });
-        const redeemed = await tokens.redeem(token, { conversationId: a.conversationId, purpose: 'diagnostics' });
+        await expect(tokens.redeem(token, { conversationId: a.conversationId, purpose: 'diagnostics', customerId: b.customerId })).rejects.toMatchObject({
+          code: 'UPLOAD_TOKEN_INVALID',
+        });
+        const redeemed = await tokens.redeem(token, { conversationId: a.conversationId, purpose: 'diagnostics', customerId: a.customerId });
         expect(redeemed).toMatchObject({ conversationId: a.conversationId, customerId: a.customerId, basis: { legalBasis: 'consent' } });
         await expect(tokens.redeem(token, { conversationId: a.conversationId, purpose: 'diagnostics' })).rejects.toMatchObject({ code: 'UPLOAD_TOKEN_INVALID' });
 
@@ -425,6 +466,10 @@ describe('consent: purposes, texts, requests in a chat, the ledger and the gate'
         const withdrawnToken = await grant(b);
         await b.customer.call('consent.withdraw', { conversationId: b.conversationId, purpose: 'diagnostics' });
         await expect(tokens.redeem(withdrawnToken, { conversationId: b.conversationId, purpose: 'diagnostics' })).rejects.toMatchObject({ code: 'CONSENT_REQUIRED' });
+        // Closed conversation: its token is worth nothing.
+        const closing = await grant(a);
+        await a.customer.call('conversation.close', { conversationId: a.conversationId });
+        await expect(tokens.redeem(closing, { conversationId: a.conversationId, purpose: 'diagnostics' })).rejects.toMatchObject({ code: 'UPLOAD_TOKEN_INVALID' });
         const stored = await sql<{ token_sha256: string }>(`SELECT token_sha256 FROM consent_upload_tokens WHERE customer_id = $1`, [a.customerId]);
         expect(stored.map((r) => r.token_sha256)).toContain(sha256(token));
         expect(JSON.stringify(stored)).not.toContain(token);

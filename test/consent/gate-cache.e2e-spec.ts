@@ -44,7 +44,9 @@ describe('the gate across instances: answers kept only while every change is hea
   it('a withdrawal on one instance reaches the other’s gate at commit', async () => {
     const token = await a.token('customer', 'cust-two-instances');
     const { customerId } = await standing(a, token, 'grant');
+    const gateA = a.app.get(ConsentGate);
     const gateB = b.app.get(ConsentGate);
+    expect((await gateA.check(customerId, 'customer_profile', 'standing')).allowed).toBe(true); // now kept on A too
     const first = await gateB.check(customerId, 'customer_profile', 'standing');
     expect(first.allowed).toBe(true);
     // Kept: the same (frozen) answer comes back without a read.
@@ -53,10 +55,22 @@ describe('the gate across instances: answers kept only while every change is hea
 
     await standing(a, token, 'withdraw');
     // On the instance that committed it: the very next check.
-    expect((await a.app.get(ConsentGate).check(customerId, 'customer_profile', 'standing')).allowed).toBe(false);
+    expect((await gateA.check(customerId, 'customer_profile', 'standing')).allowed).toBe(false);
     // On the other: as soon as the notification arrives.
     const ms = await until(async () => !(await gateB.check(customerId, 'customer_profile', 'standing')).allowed, 2000);
     expect(ms).toBeLessThan(1000);
+  });
+
+  it('does not keep an answer read while a change arrived (epoch)', async () => {
+    const token = await a.token('customer', 'cust-epoch');
+    const { customerId } = await standing(a, token, 'grant');
+    const cacheB = b.app.get(ConsentCacheService);
+    const gateB = b.app.get(ConsentGate);
+    const epoch = cacheB.currentEpoch();
+    const stale = await gateB.read(customerId, 'customer_profile', null);
+    cacheB.invalidate(customerId); // a change heard while that read was under way
+    cacheB.set(`${customerId}|customer_profile|`, customerId, stale, epoch);
+    expect(cacheB.get(`${customerId}|customer_profile|`)).toBeUndefined();
   });
 
   it('stops keeping answers when its listener is lost, and resumes once it is back', async () => {

@@ -37,8 +37,14 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
 
   const event = (type: string, call: object, extra: object = {}) => ({ id: `evt-${randomUUID()}`, type, occurredAt: clock.now().toISOString(), call, ...extra });
 
+  /** The hash of the text the phone system reads out (it fetches it like any client). */
+  let promptHash: string;
+  const grant = (callId: string, extra: object = {}) =>
+    event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1', textHash: promptHash, ...extra } });
+
   beforeAll(async () => {
     app = await createTestApp({ clock, env: { TELEPHONY_WEBHOOK_SECRET: SECRET } });
+    promptHash = (await request(app.url).get('/consent/purposes/call_recording/text').expect(200)).body.textHash;
   });
   afterAll(() => app.close());
 
@@ -55,7 +61,7 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     const before = await permission(callId).expect(200);
     expect(before.body).toMatchObject({ callId, conversationId, purpose: 'call_recording', decision: 'deny', reason: 'not_asked', consentEventId: null });
 
-    const press = event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } });
+    const press = grant(callId);
     await post(press).expect(200, { status: 'accepted' });
     await post(press).expect(200, { status: 'duplicate' }); // a replay records nothing more
 
@@ -77,6 +83,7 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     });
     const [text] = await sql(`SELECT sha256 FROM consent_text_versions WHERE id = $1`, [events[0].text_version_id]);
     expect(events[0].text_sha256).toBe(text.sha256);
+    expect(events[0].text_sha256).toBe(promptHash);
     // Transcription is a purpose of its own: the recording grant does not cover it.
     expect((await permission(callId, { query: '?purpose=transcription' }).expect(200)).body).toMatchObject({ decision: 'deny', reason: 'not_asked' });
   });
@@ -85,7 +92,7 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     const agent = await ChatClient.connect(app.url, await app.token('agent', 'agent-rec-2'));
     try {
       const { callId, conversationId } = await answeredCall('agent-rec-2');
-      await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } })).expect(200);
+      await post(grant(callId)).expect(200);
       expect((await permission(callId).expect(200)).body.decision).toBe('allow');
       await sql(`UPDATE calls SET recording_state = 'recording' WHERE provider_call_id = $1`, [callId]);
 
@@ -94,6 +101,14 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
       const stop = await agent.next<{ callId: string; conversationId: string; reason: string }>('recording.stop', (e) => e.callId === callId);
       expect(stop).toMatchObject({ conversationId, reason: 'consent_withdrawn', purpose: 'call_recording' });
       expect(await sql(`SELECT recording_state FROM calls WHERE provider_call_id = $1`, [callId])).toEqual([{ recording_state: 'stopped' }]);
+
+      // Transcription is stopped the same way.
+      const transcriptHash = (await request(app.url).get('/consent/purposes/transcription/text').expect(200)).body.textHash as string;
+      await post(grant(callId, { purpose: 'transcription', textHash: transcriptHash })).expect(200);
+      expect((await permission(callId, { query: '?purpose=transcription' }).expect(200)).body.decision).toBe('allow');
+      await post(event('consent.keypress', { id: callId }, { consent: { purpose: 'transcription', decision: 'withdraw', digit: '8' } })).expect(200);
+      expect((await permission(callId, { query: '?purpose=transcription' }).expect(200)).body.decision).toBe('deny');
+      await agent.next('recording.stop', (e: { callId: string; purpose: string }) => e.callId === callId && e.purpose === 'transcription');
     } finally {
       agent.close();
     }
@@ -105,7 +120,7 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
       const callId = `call-${randomUUID()}`;
       await post(event('call.started', { id: callId, direction: 'inbound', customerSubject: 'caller-with-account' })).expect(200);
       await post(event('call.answered', { id: callId, agentSubject: 'agent-rec-3' })).expect(200);
-      await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } })).expect(200);
+      await post(grant(callId)).expect(200);
       expect((await permission(callId).expect(200)).body.decision).toBe('allow');
       const customer = await app.token('customer', 'caller-with-account');
       await request(app.url).put('/me/consents/call_recording').set('Authorization', `Bearer ${customer}`).send({ decision: 'withdraw' }).expect(200);
@@ -118,10 +133,10 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
 
   it('denies once the call has ended, refuses unknown calls, and checks the signature over the path', async () => {
     const { callId } = await answeredCall('agent-rec-4');
-    await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } })).expect(200);
+    await post(grant(callId)).expect(200);
     await post(event('call.ended', { id: callId })).expect(200);
     expect((await permission(callId).expect(200)).body).toMatchObject({ decision: 'deny', reason: 'call_ended' });
-    await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } })).expect(409);
+    await post(grant(callId)).expect(409);
 
     expect((await permission(`call-${randomUUID()}`).expect(404)).body.code).toBe('CALL_NOT_FOUND');
     // A signature made for another call's path does not open this one.
@@ -131,13 +146,15 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     await request(app.url).get(`/telephony/calls/${callId}/recording-permission`).expect(401);
   });
 
-  it('refuses a key press for a stale prompt text or a bad digit, recording nothing', async () => {
+  it('refuses a key press for a stale or unnamed prompt text, another purpose or a bad digit, recording nothing', async () => {
     const { callId, customerId } = await answeredCall('agent-rec-5');
     const stale = createHash('sha256').update('an old prompt').digest('hex');
-    expect((await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1', textHash: stale } })).expect(409)).body.code).toBe(
-      'STALE_CONSENT_TEXT',
-    );
-    expect((await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '12' } })).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    expect((await post(grant(callId, { textHash: stale })).expect(409)).body.code).toBe('STALE_CONSENT_TEXT');
+    // The ledger must name the text the caller heard (R1.2).
+    expect((await post(event('consent.keypress', { id: callId }, { consent: { decision: 'grant', digit: '1' } })).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    // A key press decides recording and transcription only; diagnostics need a screen.
+    expect((await post(grant(callId, { purpose: 'diagnostics' })).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    expect((await post(grant(callId, { digit: '12' })).expect(400)).body.code).toBe('VALIDATION_FAILED');
     expect((await post(event('consent.keypress', { id: callId })).expect(400)).body.code).toBe('VALIDATION_FAILED');
     expect(await sql(`SELECT count(*)::int AS n FROM consent_events WHERE customer_id = $1`, [customerId])).toEqual([{ n: 0 }]);
   });

@@ -5,7 +5,8 @@ import type { TextLocale } from '../../i18n/locale';
  * (R1.2, R2.3). Placeholders are filled in when a text is published:
  * `{categories}` (one line per category), `{privacyContact}` (R9.1) and
  * `{authority}` (R7.1). Every text passes the readability check
- * (readability.ts) or the service does not start.
+ * (readability.ts, tested in readability.spec.ts); one that did not would
+ * stop the service at start-up.
  *
  * Retention periods named here follow the retention tags' default policies.
  */

@@ -39,6 +39,7 @@ export class Consent1795609825004 implements MigrationInterface {
     await queryRunner.query("CREATE TABLE \"consent_requests\" (\"id\" uuid NOT NULL DEFAULT gen_random_uuid(), \"conversation_id\" uuid NOT NULL, \"customer_id\" uuid NOT NULL, \"purpose\" text NOT NULL, \"requested_by\" uuid NOT NULL, \"text_version_id\" uuid NOT NULL, \"locale\" text NOT NULL, \"status\" text NOT NULL DEFAULT 'pending', \"expires_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \"closed_at\" TIMESTAMP WITH TIME ZONE, \"created_at\" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT \"CHK_consent_requests_closed\" CHECK ((\"status\" = 'pending') = (\"closed_at\" IS NULL)), CONSTRAINT \"CHK_consent_requests_status\" CHECK (\"status\" IN ('pending', 'granted', 'denied', 'expired')), CONSTRAINT \"PK_6e56fb576d9de99095cc4a8ba65\" PRIMARY KEY (\"id\"))");
     await queryRunner.query("CREATE INDEX \"IDX_consent_requests_conversation\" ON \"consent_requests\"  (\"conversation_id\", \"created_at\") ");
     await queryRunner.query("CREATE INDEX \"IDX_consent_requests_pending_expiry\" ON \"consent_requests\"  (\"expires_at\") WHERE \"status\" = 'pending'");
+    await queryRunner.query("CREATE UNIQUE INDEX \"UQ_consent_requests_pending\" ON \"consent_requests\"  (\"conversation_id\", \"purpose\") WHERE \"status\" = 'pending'");
     await queryRunner.query("CREATE TABLE \"consent_events\" (\"id\" uuid NOT NULL DEFAULT gen_random_uuid(), \"position\" bigint GENERATED ALWAYS AS IDENTITY NOT NULL, \"type\" text NOT NULL, \"customer_id\" uuid NOT NULL, \"purpose\" text NOT NULL, \"scope\" text NOT NULL, \"conversation_id\" uuid, \"request_id\" uuid, \"actor_kind\" text NOT NULL, \"actor_id\" uuid, \"channel\" text NOT NULL, \"evidence\" jsonb NOT NULL DEFAULT '{}', \"locale\" text, \"text_version_id\" uuid, \"text_sha256\" text, \"occurred_at\" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT \"CHK_consent_events_text_shown\" CHECK (\"type\" NOT IN ('requested', 'granted', 'denied') OR (\"text_version_id\" IS NOT NULL AND \"text_sha256\" IS NOT NULL)), CONSTRAINT \"CHK_consent_events_decided_by_customer\" CHECK (\"type\" NOT IN ('granted', 'denied', 'withdrawn') OR \"actor_kind\" = 'customer'), CONSTRAINT \"CHK_consent_events_actor_kind\" CHECK (\"actor_kind\" IN ('customer', 'staff', 'system')), CONSTRAINT \"CHK_consent_events_channel\" CHECK (\"channel\" IN ('chat', 'web', 'ivr')), CONSTRAINT \"CHK_consent_events_scope\" CHECK (\"scope\" IN ('conversation', 'standing') AND ((\"scope\" = 'conversation') = (\"conversation_id\" IS NOT NULL))), CONSTRAINT \"CHK_consent_events_type\" CHECK (\"type\" IN ('requested', 'granted', 'denied', 'withdrawn', 'expired')), CONSTRAINT \"PK_40ecc066035b8a4e5a6dcdfb46e\" PRIMARY KEY (\"id\"))");
     await queryRunner.query("CREATE UNIQUE INDEX \"UQ_consent_events_position\" ON \"consent_events\"  (\"position\") ");
     await queryRunner.query("CREATE INDEX \"IDX_consent_events_request\" ON \"consent_events\"  (\"request_id\") WHERE \"request_id\" IS NOT NULL");
@@ -94,7 +95,7 @@ export class Consent1795609825004 implements MigrationInterface {
       END
       $fn$`);
     await queryRunner.query(
-      `CREATE TRIGGER consent_events_notify AFTER INSERT ON consent_events FOR EACH ROW EXECUTE FUNCTION notify_consent_change()`,
+      `CREATE TRIGGER consent_events_notify AFTER INSERT ON consent_events FOR EACH ROW WHEN (NEW.type IN ('granted', 'denied', 'withdrawn')) EXECUTE FUNCTION notify_consent_change()`,
     );
     await queryRunner.query(
       `CREATE TRIGGER consent_purposes_notify AFTER INSERT OR UPDATE OR DELETE ON consent_purposes FOR EACH STATEMENT EXECUTE FUNCTION notify_consent_change()`,
@@ -143,6 +144,7 @@ export class Consent1795609825004 implements MigrationInterface {
     await queryRunner.query("DROP INDEX \"public\".\"IDX_consent_events_request\"");
     await queryRunner.query("DROP INDEX \"public\".\"UQ_consent_events_position\"");
     await queryRunner.query("DROP TABLE \"consent_events\"");
+    await queryRunner.query("DROP INDEX \"public\".\"UQ_consent_requests_pending\"");
     await queryRunner.query("DROP INDEX \"public\".\"IDX_consent_requests_pending_expiry\"");
     await queryRunner.query("DROP INDEX \"public\".\"IDX_consent_requests_conversation\"");
     await queryRunner.query("DROP TABLE \"consent_requests\"");
