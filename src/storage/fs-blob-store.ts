@@ -49,9 +49,10 @@ export class FsBlobStore implements BlobStore {
     const tmpData = join(this.tmp, randomUUID());
     const tmpMeta = `${tmpData}.json`;
     const hasher = new HashingStream();
+    // flush: fsync before close, so the rename below never publishes bytes still in the page cache.
+    const out = createWriteStream(tmpData, { flags: 'wx', mode: 0o600, flush: true });
     try {
-      // flush: fsync before close, so the rename below never publishes bytes still in the page cache.
-      await pipeline(body, hasher, createWriteStream(tmpData, { flags: 'wx', mode: 0o600, flush: true }));
+      await pipeline(body, hasher, out);
       const sidecar: Sidecar = {
         contentType: options.contentType,
         metadata: { ...options.metadata },
@@ -63,6 +64,8 @@ export class FsBlobStore implements BlobStore {
       await this.moveInto(tmpData, target);
       return { key, size: hasher.bytes, sha256: sidecar.sha256 };
     } catch (err) {
+      // The file may still be opening when the body fails: wait until it is closed, or it would outlive its unlink.
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       await Promise.all([unlinkQuietly(tmpData), unlinkQuietly(tmpMeta)]);
       throw err;
     }
