@@ -5,6 +5,8 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AppConfig } from './config/app-config';
+import { ArtifactsModule } from './artifacts/artifacts.module';
+import { AuditModule } from './audit/audit.module';
 import { ClockModule } from './clock/clock.module';
 import { ConfigModule } from './config/config.module';
 import { ConsentModule } from './consent/consent.module';
@@ -15,6 +17,7 @@ import { HealthModule } from './health/health.module';
 import { IdentityModule } from './identity/identity.module';
 import { httpLoggingOptions } from './logging/logger';
 import { StorageModule } from './storage/storage.module';
+import { RetentionModule } from './retention/retention.module';
 import { RuntimeOptions } from './runtime-options';
 import { SystemModule } from './system/system.module';
 import { TelephonyModule } from './telephony/telephony.module';
@@ -51,6 +54,9 @@ export class AppModule {
         ConversationsModule,
         ConsentModule,
         TelephonyModule,
+        AuditModule,
+        RetentionModule,
+        ArtifactsModule,
         { module: RuntimeOptionsModule, global: true, providers: [runtimeOptions], exports: [RuntimeOptions] },
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

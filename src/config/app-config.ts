@@ -57,6 +57,7 @@ export class AppConfig {
   readonly consent: { requestTtlSeconds: number; expirySweepSeconds: number; uploadTokenTtlSeconds: number };
   readonly chat: { maxMessageLength: number; ratePerSecond: number; rateBurst: number; socketAdapter: 'memory' | 'postgres' };
   readonly telephony: { webhookSecret?: string };
+  readonly capture: { attachmentMaxBytes: number; diagnosticsMaxBytes: number };
 
   constructor(e: EnvironmentVariables) {
     this.env = e.NODE_ENV;
@@ -118,6 +119,7 @@ export class AppConfig {
       socketAdapter: e.SOCKET_ADAPTER,
     };
     this.telephony = { webhookSecret: e.TELEPHONY_WEBHOOK_SECRET };
+    this.capture = { attachmentMaxBytes: e.ATTACHMENT_MAX_MB * 1024 * 1024, diagnosticsMaxBytes: e.DIAGNOSTICS_MAX_MB * 1024 * 1024 };
   }
 
   static fromEnv(raw: Record<string, string | undefined> = process.env): AppConfig {

@@ -215,6 +215,15 @@ export class EnvironmentVariables {
   @Matches(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, { message: 'must be an IANA time zone such as Europe/Amsterdam' })
   DISPLAY_TIME_ZONE: string = 'Europe/Amsterdam';
 
+  // --- captured data --------------------------------------------------------
+  /** Largest chat attachment (larger: 413, nothing stored). */
+  @IntSetting(1, 10_240)
+  ATTACHMENT_MAX_MB: number = 25;
+
+  /** Largest diagnostics bundle. */
+  @IntSetting(1, 10_240)
+  DIAGNOSTICS_MAX_MB: number = 1024;
+
   // --- consent --------------------------------------------------------------
   /** How long a customer has to answer a consent request; unanswered, it expires (silence is not consent, R1.1). */
   @IntSetting(30, 86_400)

@@ -2,4 +2,5 @@
 export const ADVISORY_LOCKS = {
   migrations: 72_410_001,
   consentTexts: 72_410_002,
+  auditChain: 72_410_003,
 } as const;

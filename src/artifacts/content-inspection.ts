@@ -1,0 +1,140 @@
+import { fileTypeFromBuffer } from 'file-type';
+import { extname } from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { DomainException } from '../errors/domain.exception';
+
+/** Enough for every signature the detector knows. */
+const HEAD_BYTES = 4100;
+
+/** Programs and scripts are refused, whatever they are called or claim to be. */
+const BLOCKED_TYPES = new Set([
+  'application/x-msdownload',
+  'application/vnd.microsoft.portable-executable',
+  'application/x-msi',
+  'application/x-elf',
+  'application/x-mach-binary',
+  'application/x-sharedlib',
+  'application/x-executable',
+  'application/java-archive',
+  'application/vnd.android.package-archive',
+  'application/x-apple-diskimage',
+]);
+const BLOCKED_EXTENSIONS = new Set([
+  '.exe', '.dll', '.com', '.scr', '.msi', '.msp', '.bat', '.cmd', '.ps1', '.psm1', '.vbs', '.vbe', '.js', '.jse', '.wsf', '.wsh',
+  '.hta', '.cpl', '.lnk', '.jar', '.apk', '.app', '.dmg', '.sh', '.bin', '.elf', '.so', '.dylib', '.reg', '.pif',
+]);
+
+export interface Inspected {
+  /** Detected from the bytes: the client's claim is not used. */
+  contentType: string;
+  /** The whole body again, head included. */
+  body: Readable;
+}
+
+/**
+ * Reads the first bytes of a stream to detect its type (file signatures;
+ * otherwise UTF-8 text or octet-stream), refuses programs and scripts, and
+ * hands back the whole stream, never holding more than the head in memory.
+ */
+export async function inspectContent(source: Readable, fileName: string | null): Promise<Inspected> {
+  const extension = fileName ? extname(fileName).toLowerCase() : '';
+  if (BLOCKED_EXTENSIONS.has(extension)) throw blocked(`files ending in ${extension}`);
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let ended = false;
+  while (size < HEAD_BYTES) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    chunks.push(next.value);
+    size += next.value.length;
+  }
+  const head = Buffer.concat(chunks);
+  const contentType = await detect(head);
+  if (BLOCKED_TYPES.has(contentType)) {
+    source.destroy();
+    throw blocked('programs');
+  }
+  if (head.subarray(0, 2).toString('latin1') === '#!') {
+    source.destroy();
+    throw blocked('scripts');
+  }
+  const body = Readable.from(
+    (async function* () {
+      if (head.length > 0) yield head;
+      if (ended) return;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    })(),
+    { objectMode: false },
+  );
+  // Closing the copy early (a failed upload) closes the source too.
+  body.once('close', () => {
+    if (!source.destroyed) void iterator.return?.();
+  });
+  return { contentType, body };
+}
+
+async function detect(head: Buffer): Promise<string> {
+  const type = await fileTypeFromBuffer(head);
+  if (type) return type.mime;
+  if (head.length > 0 && !head.includes(0) && isUtf8Start(head)) return 'text/plain; charset=utf-8';
+  return 'application/octet-stream';
+}
+
+function isUtf8Start(head: Buffer): boolean {
+  try {
+    // stream: true tolerates a character cut off at the end of the head.
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const blocked = (what: string) => new DomainException('BLOCKED_FILE_TYPE', `This file type is not accepted (${what} are refused)`);
+
+/** Passes bytes on, and fails the stream as soon as there are more than `max`. */
+export class SizeLimit extends Transform {
+  bytes = 0;
+
+  constructor(private readonly max: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.max) {
+      done(new DomainException('PAYLOAD_TOO_LARGE', `The file is larger than ${Math.floor(this.max / (1024 * 1024))} MB`));
+      return;
+    }
+    done(null, chunk);
+  }
+}
+
+/**
+ * A file name safe to store and to send back in Content-Disposition: no
+ * path, no control or reserved characters, at most 200 characters with its
+ * extension kept.
+ */
+export function sanitizeFileName(raw: string | null | undefined): string | null {
+  if (!raw) return null;
+  const base = raw.split(/[\\/]/).pop() ?? '';
+  let name = base
+    .normalize('NFC')
+    .replace(/\p{Cc}/gu, '')
+    .replace(/[<>:"|?*]/g, '_')
+    .replace(/\s+/g, ' ')
+    .replace(/^[\s.]+|[\s.]+$/g, '');
+  if (name.length > 200) {
+    const ext = extname(name).slice(0, 20);
+    name = `${name.slice(0, 200 - ext.length)}${ext}`;
+  }
+  return name || null;
+}

@@ -1,0 +1,55 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { Roles } from '../identity/auth.decorators';
+import { AuditService } from './audit.service';
+
+export class AuditQueryDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  targetId?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  actorId?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after: number = 0;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit: number = 100;
+}
+
+/** The audit trail for privacy officers (R5.1): read it, and check that nobody changed it. */
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('audit')
+@Roles('privacy_officer', 'admin')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  async list(@Query() query: AuditQueryDto) {
+    const items = await this.audit.list({ targetId: query.targetId, actorId: query.actorId, afterSeq: query.after, limit: query.limit });
+    return { items, nextAfter: items.length === query.limit ? items[items.length - 1].seq : null };
+  }
+
+  /** Recomputes the whole chain; `firstBroken` names the first event that was changed or removed. */
+  @Get('verify')
+  verify() {
+    return this.audit.verify();
+  }
+}
