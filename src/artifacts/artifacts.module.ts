@@ -8,12 +8,13 @@ import { RetentionModule } from '../retention/retention.module';
 import { ArtifactEntity } from './artifact.entity';
 import { ArtifactsController } from './artifacts.controller';
 import { ArtifactsService } from './artifacts.service';
+import { ChatTranscriptsService } from './chat-transcripts.service';
 
 /** Everything captured, through one door (design invariants 1, 2, 4, 5). */
 @Module({
   imports: [TypeOrmModule.forFeature([ArtifactEntity]), AuditModule, ConsentModule, ConversationsModule, DirectoryModule, RetentionModule],
   controllers: [ArtifactsController],
-  providers: [ArtifactsService],
+  providers: [ArtifactsService, ChatTranscriptsService],
   exports: [ArtifactsService],
 })
 export class ArtifactsModule {}

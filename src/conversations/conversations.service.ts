@@ -199,6 +199,20 @@ export class ConversationsService {
     return updated[0];
   }
 
+  /**
+   * Every message of a conversation, oldest first, a page at a time: for the
+   * service's own use (transcripts), never for a viewer.
+   */
+  async *allMessages(conversationId: string, pageSize = 500): AsyncGenerator<MessageView> {
+    let after = 0;
+    for (;;) {
+      const page = await this.messagesAfter(conversationId, after, pageSize);
+      for (const message of page.items) yield message;
+      if (page.nextAfter === null) return;
+      after = page.nextAfter;
+    }
+  }
+
   /** The customer's open conversations (to tell their agents about a standing choice). */
   async openConversationsOf(customerId: string): Promise<ConversationView[]> {
     const rows = await this.dataSource.query<ConversationRow[]>(

@@ -258,6 +258,71 @@ describe.each([['filesystem'], ['S3 (s3rver over HTTP)']])('captured data throug
     });
   });
 
+  describe('chat transcripts at close', () => {
+    const until = async (check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 10_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error('not within 10 s');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    const send = (token: string, conversationId: string, n: number, body: string) =>
+      request(app.url).post(`/conversations/${conversationId}/messages`).set(auth(token)).send({ clientMessageId: `m-${n}`, body }).expect(201);
+
+    it('keeps JSON and text for support; a quality copy only with chat_recording consent; retention from the close', async () => {
+      const plain = await chat('cust-transcript');
+      await send(plain.customerToken, plain.conversationId, 1, 'Mijn factuur klopt niet');
+      await send(agentToken, plain.conversationId, 2, 'Ik kijk het na.\nEen moment.');
+      const attached = (await attach(plain.customerToken, plain.conversationId, 'factuur.pdf', PDF).expect(201)).body as { id: string };
+      const closed = (await request(app.url).post(`/conversations/${plain.conversationId}/close`).set(auth(plain.customerToken)).expect(200)).body as { closedAt: string };
+      await until(async () => (await sql(`SELECT 1 FROM artifacts WHERE conversation_id = $1 AND state = 'stored'`, [plain.conversationId])).length === 3);
+      const rows = await sql<{ purpose: string; kind: string; attributes: { format: string }; retain_until: Date; storage_key: string; content_type: string }>(
+        `SELECT purpose, kind, attributes, retain_until, storage_key, content_type FROM artifacts WHERE conversation_id = $1 AND kind = 'chat_transcript' ORDER BY attributes->>'format'`,
+        [plain.conversationId],
+      );
+      expect(rows.map((r) => [r.purpose, r.kind, r.attributes.format])).toEqual([
+        ['support', 'chat_transcript', 'json'],
+        ['support', 'chat_transcript', 'text'],
+      ]);
+      // support_chat: 12 months from the close.
+      const expected = new Date(closed.closedAt);
+      expected.setUTCMonth(expected.getUTCMonth() + 12);
+      expect(Math.abs(rows[0].retain_until.getTime() - expected.getTime())).toBeLessThan(3 * 3_600_000);
+      // The attachment sent before the close now counts from the close too.
+      await until(async () => {
+        const [a] = await sql<{ exact: boolean }>(
+          `SELECT a.retain_until = c.closed_at + interval 'P12M' AS exact FROM artifacts a JOIN conversations c ON c.id = a.conversation_id WHERE a.id = $1`,
+          [attached.id],
+        );
+        return a.exact;
+      });
+      const { body } = await store.get(rows[0].storage_key);
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+      const transcript = JSON.parse(Buffer.concat(chunks).toString()) as { conversationId: string; messages: Array<{ seq: number; body: string }> };
+      expect(transcript.conversationId).toBe(plain.conversationId);
+      expect(transcript.messages.map((m) => [m.seq, m.body])).toEqual([
+        [1, 'Mijn factuur klopt niet'],
+        [2, 'Ik kijk het na.\nEen moment.'],
+      ]);
+
+      const recorded = await chat('cust-transcript-quality');
+      const customer = await ChatClient.connect(app.url, recorded.customerToken);
+      try {
+        const asked = await request(app.url).post(`/conversations/${recorded.conversationId}/consent-requests`).set(auth(agentToken)).send({ purposes: ['chat_recording'] }).expect(201);
+        const prompt = asked.body.prompts[0] as { requestId: string; textHash: string };
+        const grant = await customer.call<{ ledgerEvent: { id: string } }>('consent.answer', { requestId: prompt.requestId, decision: 'grant', textHash: prompt.textHash });
+        await send(recorded.customerToken, recorded.conversationId, 1, 'Hallo');
+        await request(app.url).post(`/conversations/${recorded.conversationId}/close`).set(auth(recorded.customerToken)).expect(200);
+        await until(async () => (await sql(`SELECT 1 FROM artifacts WHERE conversation_id = $1 AND state = 'stored'`, [recorded.conversationId])).length === 3);
+        const [copy] = await sql(`SELECT legal_basis, consent_event_id, retention_tag FROM artifacts WHERE conversation_id = $1 AND purpose = 'chat_recording'`, [recorded.conversationId]);
+        expect(copy).toEqual({ legal_basis: 'consent', consent_event_id: grant.ledgerEvent.id, retention_tag: 'quality_review' });
+      } finally {
+        customer.close();
+      }
+    });
+  });
+
   describe('reads state a purpose (R1.3), and are audited', () => {
     it('serves the bytes for the artifact’s own purpose only, to those who may read them', async () => {
       const c = await chat('cust-read');
