@@ -36,6 +36,8 @@ export interface CaptureInput {
   /** A basis already established (a redeemed upload token); otherwise the gate is asked. */
   basis?: ConsentBasis;
   attributes?: Record<string, unknown>;
+  /** The SHA-256 the sender signed: the stored bytes must match it, or nothing is kept. */
+  expectedSha256?: string;
 }
 
 interface ConversationFacts {
@@ -124,6 +126,9 @@ export class ArtifactsService {
           'retain-until': retainUntil.toISOString(),
         },
       });
+      if (input.expectedSha256 && put.sha256 !== input.expectedSha256) {
+        throw new DomainException('INVALID_SIGNATURE', 'The body is not the one that was signed (SHA-256 differs)');
+      }
       const [stored] = await this.dataSource.query<[ArtifactRow[], number]>(
         `UPDATE artifacts SET state = 'stored', size = $2, sha256 = $3, content_type = $4, stored_at = $5
           WHERE id = $1 AND state = 'pending' RETURNING *`,

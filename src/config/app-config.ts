@@ -57,7 +57,7 @@ export class AppConfig {
   readonly consent: { requestTtlSeconds: number; expirySweepSeconds: number; uploadTokenTtlSeconds: number };
   readonly chat: { maxMessageLength: number; ratePerSecond: number; rateBurst: number; socketAdapter: 'memory' | 'postgres' };
   readonly telephony: { webhookSecret?: string };
-  readonly capture: { attachmentMaxBytes: number; diagnosticsMaxBytes: number };
+  readonly capture: { attachmentMaxBytes: number; diagnosticsMaxBytes: number; recordingMaxBytes: number };
 
   constructor(e: EnvironmentVariables) {
     this.env = e.NODE_ENV;
@@ -119,7 +119,8 @@ export class AppConfig {
       socketAdapter: e.SOCKET_ADAPTER,
     };
     this.telephony = { webhookSecret: e.TELEPHONY_WEBHOOK_SECRET };
-    this.capture = { attachmentMaxBytes: e.ATTACHMENT_MAX_MB * 1024 * 1024, diagnosticsMaxBytes: e.DIAGNOSTICS_MAX_MB * 1024 * 1024 };
+    const mb = 1024 * 1024;
+    this.capture = { attachmentMaxBytes: e.ATTACHMENT_MAX_MB * mb, diagnosticsMaxBytes: e.DIAGNOSTICS_MAX_MB * mb, recordingMaxBytes: e.RECORDING_MAX_MB * mb };
   }
 
   static fromEnv(raw: Record<string, string | undefined> = process.env): AppConfig {

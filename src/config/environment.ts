@@ -224,6 +224,10 @@ export class EnvironmentVariables {
   @IntSetting(1, 10_240)
   DIAGNOSTICS_MAX_MB: number = 1024;
 
+  /** Largest call recording segment or transcript from the phone system. */
+  @IntSetting(1, 10_240)
+  RECORDING_MAX_MB: number = 1024;
+
   // --- consent --------------------------------------------------------------
   /** How long a customer has to answer a consent request; unanswered, it expires (silence is not consent, R1.1). */
   @IntSetting(30, 86_400)

@@ -1,9 +1,10 @@
 import { Injectable, type CanActivate, type ExecutionContext, type RawBodyRequest } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
 import { DomainException } from '../errors/domain.exception';
-import { SIGNATURE_HEADER, signedPayload, TIMESTAMP_HEADER, verifyTelephonyRequest } from './telephony-signature';
+import { CONTENT_SHA256_HEADER, SIGNATURE_HEADER, signedPayload, STREAMED_BODY, TIMESTAMP_HEADER, verifyTelephonyRequest } from './telephony-signature';
 
 /**
  * The phone system's requests are authenticated by their signature, checked
@@ -15,6 +16,7 @@ export class TelephonySignatureGuard implements CanActivate {
   constructor(
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly reflector: Reflector,
   ) {}
 
   canActivate(ctx: ExecutionContext): boolean {
@@ -25,7 +27,16 @@ export class TelephonySignatureGuard implements CanActivate {
       const value = req.headers[name];
       return typeof value === 'string' ? value : undefined;
     };
-    const payload = req.method === 'GET' ? signedPayload(req.method, req.originalUrl, undefined) : req.rawBody;
+    // Streamed uploads (recordings, transcripts) are signed over the path and the declared SHA-256
+    // of their body, which the upload then checks against what it stored.
+    const streamed = this.reflector.getAllAndOverride<boolean>(STREAMED_BODY, [ctx.getHandler(), ctx.getClass()]);
+    let payload: Buffer | string | undefined;
+    if (req.method === 'GET') payload = signedPayload(req.method, req.originalUrl, undefined);
+    else if (streamed) {
+      const sha = header(CONTENT_SHA256_HEADER);
+      if (!sha || !/^[0-9a-f]{64}$/.test(sha)) throw new DomainException('INVALID_SIGNATURE', `A streamed upload names its body's SHA-256 in ${CONTENT_SHA256_HEADER}`);
+      payload = `${req.method.toUpperCase()} ${req.originalUrl} ${sha}`;
+    } else payload = req.rawBody;
     verifyTelephonyRequest(secret, { signature: header(SIGNATURE_HEADER), timestamp: header(TIMESTAMP_HEADER) }, payload, this.clock.now());
     return true;
   }

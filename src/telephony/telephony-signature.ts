@@ -5,6 +5,10 @@ import { DomainException } from '../errors/domain.exception';
 export const MAX_SKEW_SECONDS = 300;
 
 export const SIGNATURE_HEADER = 'x-telephony-signature';
+/** For streamed uploads: the hex SHA-256 of the body, signed instead of the body itself. */
+export const CONTENT_SHA256_HEADER = 'x-content-sha256';
+/** Route metadata: the body is streamed, not parsed (see TelephonySignatureGuard). */
+export const STREAMED_BODY = 'telephony:streamed-body';
 export const TIMESTAMP_HEADER = 'x-telephony-timestamp';
 
 /**

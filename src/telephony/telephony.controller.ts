@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseIntPipe, Post, Query, Req, SetMetadata, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
 import { ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DomainException } from '../errors/domain.exception';
 import { Public } from '../identity/auth.decorators';
 import { TelephonyEventDto } from './dto/telephony-event.dto';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './telephony-signature';
+import { CONTENT_SHA256_HEADER, SIGNATURE_HEADER, STREAMED_BODY, TIMESTAMP_HEADER } from './telephony-signature';
 import { TelephonySignatureGuard } from './telephony-signature.guard';
 import { TelephonyService } from './telephony.service';
 
@@ -25,6 +26,34 @@ export class TelephonyController {
     return this.telephony.handle(event);
   }
 
+  /** A recording segment (R3.4): audio as the body, signed over path and `x-content-sha256`; 201 only while consent holds. */
+  @Public()
+  @SetMetadata(STREAMED_BODY, true)
+  @UseGuards(TelephonySignatureGuard)
+  @Post('calls/:id/recordings/:segment')
+  @ApiHeader({ name: CONTENT_SHA256_HEADER, description: 'hex SHA-256 of the body; the signature covers "<timestamp>.POST <path> <sha256>"' })
+  recording(
+    @Param('id') callId: string,
+    @Param('segment', new ParseIntPipe({ exceptionFactory: () => new DomainException('VALIDATION_FAILED', 'segment must be a number') })) segment: number,
+    @Req() req: Request,
+    @Headers(CONTENT_SHA256_HEADER) sha256: string,
+  ) {
+    if (!CALL_ID.test(callId)) throw new DomainException('VALIDATION_FAILED', 'The call id is not valid');
+    if (segment < 1 || segment > 100_000) throw new DomainException('VALIDATION_FAILED', 'segment must be between 1 and 100000');
+    return this.telephony.captureFromCall({ providerCallId: callId, kind: 'call_recording', body: streamedBody(req), sha256, contentLength: lengthOf(req), attributes: { segment } });
+  }
+
+  /** A transcript of the call's spoken messages (purpose transcription), signed like a recording. */
+  @Public()
+  @SetMetadata(STREAMED_BODY, true)
+  @UseGuards(TelephonySignatureGuard)
+  @Post('calls/:id/transcripts')
+  @ApiHeader({ name: CONTENT_SHA256_HEADER, description: 'hex SHA-256 of the body' })
+  transcript(@Param('id') callId: string, @Req() req: Request, @Headers(CONTENT_SHA256_HEADER) sha256: string) {
+    if (!CALL_ID.test(callId)) throw new DomainException('VALIDATION_FAILED', 'The call id is not valid');
+    return this.telephony.captureFromCall({ providerCallId: callId, kind: 'call_transcript', body: streamedBody(req), sha256, contentLength: lengthOf(req), attributes: {} });
+  }
+
   /** R3.4: may this call be recorded now? Asked before recording and before every segment. */
   @Public()
   @UseGuards(TelephonySignatureGuard)
@@ -37,4 +66,18 @@ export class TelephonyController {
     if (purpose !== undefined && !/^[a-z][a-z0-9_]{1,39}$/.test(purpose)) throw new DomainException('VALIDATION_FAILED', 'purpose must be a purpose code');
     return this.telephony.recordingPermission(callId, purpose);
   }
+}
+
+/** The request itself is the body: a JSON or form body would already have been read by a parser. */
+function streamedBody(req: Request): Request {
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  if (type.includes('json') || type.includes('x-www-form-urlencoded')) {
+    throw new DomainException('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes as they are (audio/*, text/plain or application/octet-stream)');
+  }
+  return req;
+}
+
+function lengthOf(req: Request): number | undefined {
+  const length = Number(req.headers['content-length']);
+  return Number.isSafeInteger(length) && length > 0 ? length : undefined;
 }

@@ -6,6 +6,9 @@ import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
 import { DirectoryService } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
+import type { Readable } from 'node:stream';
+import type { ArtifactView } from '../artifacts/artifact.views';
+import { ArtifactsService } from '../artifacts/artifacts.service';
 import { ConsentGate } from '../consent/consent.gate';
 import { CONSENT_EVENTS, type ConsentWithdrawnEvent } from '../consent/consent.events';
 import { ConsentService } from '../consent/consent.service';
@@ -56,6 +59,7 @@ export class TelephonyService {
     private readonly config: AppConfig,
     private readonly consent: ConsentService,
     private readonly gate: ConsentGate,
+    private readonly artifacts: ArtifactsService,
   ) {}
 
   private readonly logger = new Logger(TelephonyService.name);
@@ -114,6 +118,49 @@ export class TelephonyService {
     }
     if (check.reason === 'unknown_purpose') throw new DomainException('PURPOSE_NOT_FOUND', `There is no purpose "${purpose}"`);
     return { ...base, decision: 'deny', reason: check.reason, consentEventId: null };
+  }
+
+  /**
+   * A recording segment or a transcript from the phone system, stored through
+   * the one door only while the caller's consent holds (R3.4): read from the
+   * ledger itself for every segment, so one that starts after a withdrawal
+   * is refused and nothing of it is kept.
+   */
+  async captureFromCall(input: {
+    providerCallId: string;
+    kind: 'call_recording' | 'call_transcript';
+    body: Readable;
+    sha256: string;
+    contentLength?: number;
+    attributes: Record<string, unknown>;
+  }): Promise<ArtifactView> {
+    const purpose = input.kind === 'call_recording' ? 'call_recording' : 'transcription';
+    const rows = await this.dataSource.query<Array<CallRow & { customer_id: string }>>(
+      `SELECT c.*, v.customer_id FROM calls c JOIN conversations v ON v.id = c.conversation_id WHERE c.provider_call_id = $1`,
+      [input.providerCallId],
+    );
+    const call = rows[0];
+    if (!call) throw new DomainException('CALL_NOT_FOUND', 'No call with this id has started');
+    const check = await this.gate.read(call.customer_id, purpose, call.conversation_id);
+    if (!check.allowed) {
+      throw new DomainException('CONSENT_REQUIRED', `The caller has not given consent for "${purpose}" (${check.reason.replace('_', ' ')})`);
+    }
+    const artifact = await this.artifacts.capture({
+      kind: input.kind,
+      purpose,
+      conversationId: call.conversation_id,
+      capturedBy: { kind: 'telephony', id: null, role: null },
+      body: input.body,
+      contentLength: input.contentLength,
+      maxBytes: this.config.capture.recordingMaxBytes,
+      basis: check.basis,
+      expectedSha256: input.sha256,
+      attributes: { providerCallId: input.providerCallId, ...input.attributes },
+    });
+    if (input.kind === 'call_recording') {
+      await this.dataSource.query(`UPDATE calls SET recording_state = 'recording' WHERE id = $1 AND ended_at IS NULL AND recording_state = 'none'`, [call.id]);
+    }
+    return artifact;
   }
 
   /** The caller's key press, in the webhook's transaction (replays change nothing). */

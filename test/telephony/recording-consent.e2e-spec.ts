@@ -35,6 +35,20 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
       .set('x-telephony-signature', signTelephonyRequest(options.secret ?? SECRET, timestamp, `GET ${options.path ?? path}`));
   }
 
+  /** A streamed upload: signed over method, path and the body's SHA-256. */
+  function upload(path: string, body: Buffer, options: { sha?: string; type?: string } = {}) {
+    const sha = options.sha ?? createHash('sha256').update(body).digest('hex');
+    const timestamp = now();
+    return request(app.url)
+      .post(path)
+      .set('content-type', options.type ?? 'audio/wav')
+      .set('x-content-sha256', sha)
+      .set('x-telephony-timestamp', String(timestamp))
+      .set('x-telephony-signature', signTelephonyRequest(SECRET, timestamp, `POST ${path} ${sha}`))
+      .send(body);
+  }
+  const wav = (n: number) => Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WAVEfmt '), Buffer.alloc(n)]);
+
   const event = (type: string, call: object, extra: object = {}) => ({ id: `evt-${randomUUID()}`, type, occurredAt: clock.now().toISOString(), call, ...extra });
 
   /** The hash of the text the phone system reads out (it fetches it like any client). */
@@ -129,6 +143,36 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     } finally {
       agent.close();
     }
+  });
+
+  it('stores recording segments only while the caller’s consent holds, and transcripts only with their own', async () => {
+    const { callId, conversationId } = await answeredCall('agent-rec-6');
+    const stored = () => sql(`SELECT kind, purpose, legal_basis, consent_event_id, attributes FROM artifacts WHERE conversation_id = $1 ORDER BY captured_at`, [conversationId]);
+    expect((await upload(`/telephony/calls/${callId}/recordings/1`, wav(1000)).expect(403)).body.code).toBe('CONSENT_REQUIRED');
+    expect(await stored()).toEqual([]);
+
+    await post(grant(callId)).expect(200);
+    const first = await upload(`/telephony/calls/${callId}/recordings/1`, wav(20_000)).expect(201);
+    expect(first.body).toMatchObject({ kind: 'call_recording', purpose: 'call_recording', legalBasis: 'consent', retentionTag: 'call_recording', contentType: 'audio/wav' });
+    expect(await sql(`SELECT recording_state FROM calls WHERE provider_call_id = $1`, [callId])).toEqual([{ recording_state: 'recording' }]);
+    // A body other than the one signed is not kept.
+    await upload(`/telephony/calls/${callId}/recordings/2`, wav(500), { sha: createHash('sha256').update('other').digest('hex') }).expect(401);
+    // The transcript needs consent for transcription, not for the recording.
+    expect((await upload(`/telephony/calls/${callId}/transcripts`, Buffer.from('Klant: mijn factuur\n'), { type: 'text/plain' }).expect(403)).body.code).toBe('CONSENT_REQUIRED');
+    const transcriptHash = (await request(app.url).get('/consent/purposes/transcription/text').expect(200)).body.textHash as string;
+    await post(grant(callId, { purpose: 'transcription', textHash: transcriptHash })).expect(200);
+    const transcript = await upload(`/telephony/calls/${callId}/transcripts`, Buffer.from('Klant: mijn factuur\n'), { type: 'text/plain' }).expect(201);
+    expect(transcript.body).toMatchObject({ kind: 'call_transcript', purpose: 'transcription', retentionTag: 'call_transcript', contentType: 'text/plain; charset=utf-8' });
+
+    await post(event('consent.keypress', { id: callId }, { consent: { decision: 'withdraw', digit: '9' } })).expect(200);
+    // A segment that starts after the withdrawal: refused, nothing kept.
+    expect((await upload(`/telephony/calls/${callId}/recordings/2`, wav(1000)).expect(403)).body.code).toBe('CONSENT_REQUIRED');
+    const rows = (await stored()).filter((r) => r.kind === 'call_recording');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ kind: 'call_recording', purpose: 'call_recording', legal_basis: 'consent', attributes: { providerCallId: callId, segment: 1 } });
+    expect(rows[0].consent_event_id).toBe(first.body.consentEventId);
+    // Unsigned or JSON bodies are refused.
+    await request(app.url).post(`/telephony/calls/${callId}/recordings/3`).set('content-type', 'audio/wav').send(wav(10)).expect(401);
   });
 
   it('denies once the call has ended, refuses unknown calls, and checks the signature over the path', async () => {
