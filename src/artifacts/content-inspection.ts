@@ -39,46 +39,46 @@ export interface Inspected {
 export async function inspectContent(source: Readable, fileName: string | null): Promise<Inspected> {
   const extension = fileName ? extname(fileName).toLowerCase() : '';
   if (BLOCKED_EXTENSIONS.has(extension)) throw blocked(`files ending in ${extension}`);
-  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let ended = false;
-  while (size < HEAD_BYTES) {
-    const next = await iterator.next();
-    if (next.done) {
-      ended = true;
-      break;
-    }
-    chunks.push(next.value);
-    size += next.value.length;
-  }
-  const head = Buffer.concat(chunks);
+  const head = await readHead(source, HEAD_BYTES);
   const contentType = await detect(head);
-  if (BLOCKED_TYPES.has(contentType)) {
-    source.destroy();
-    throw blocked('programs');
-  }
-  if (head.subarray(0, 2).toString('latin1') === '#!') {
-    source.destroy();
-    throw blocked('scripts');
-  }
-  const body = Readable.from(
-    (async function* () {
-      if (head.length > 0) yield head;
-      if (ended) return;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
+  if (BLOCKED_TYPES.has(contentType)) throw blocked('programs');
+  if (head.subarray(0, 2).toString('latin1') === '#!') throw blocked('scripts');
+  // A small body that already ended is the head alone.
+  if (source.readableEnded) return { contentType, body: Readable.from(head.length > 0 ? [head] : []) };
+  // Otherwise back into the source's own buffer: the upload reads the source itself, no extra stream in between.
+  if (head.length > 0) source.unshift(head);
+  return { contentType, body: source };
+}
+
+/** Up to `size` bytes from the start of a stream (fewer if it ends first), leaving it paused. */
+function readHead(source: Readable, size: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const done = (err?: Error) => {
+      source.off('readable', onReadable);
+      source.off('end', onEnd);
+      source.off('error', done);
+      source.off('close', onClose);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, length));
+    };
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      while (length < size && (chunk = source.read() as Buffer | null) !== null) {
+        chunks.push(chunk);
+        length += chunk.length;
       }
-    })(),
-    { objectMode: false },
-  );
-  // Closing the copy early (a failed upload) closes the source too.
-  body.once('close', () => {
-    if (!source.destroyed) void iterator.return?.();
+      if (length >= size) done();
+    };
+    const onEnd = () => done();
+    const onClose = () => (source.readableEnded ? done() : done(new Error('the upload ended early')));
+    source.on('readable', onReadable);
+    source.once('end', onEnd);
+    source.once('error', done);
+    source.once('close', onClose);
+    if (source.readableEnded) done();
   });
-  return { contentType, body };
 }
 
 async function detect(head: Buffer): Promise<string> {

@@ -1,0 +1,206 @@
+// bench:upload — a large upload through the service into the object store.
+//
+// The service (dist/main.js, its own process, STORAGE_DRIVER=s3) and a real
+// S3 protocol server (s3rver, its own process) run side by side. A diagnostics
+// bundle of SIZE bytes is sent to POST /conversations/:id/diagnostics with
+// its single-use token from a real grant; in the same run the same bytes go
+// straight to the same server with @aws-sdk/client-s3 (PutObject, streamed,
+// same client settings). Figures: throughput of each, their ratio, and the
+// service's resident memory before and at its peak during the upload.
+// Ends with one JSON line.
+//
+//   npm run bench:upload [-- --quick] [--mb 500]
+import { PutObjectCommand, S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+import { AppConfig } from '../../src/config/app-config';
+import { TokenService } from '../../src/identity/token.service';
+import { freePort, round, startNode, waitForHttp, type Child } from '../support/processes';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, mb: { type: 'string' } } });
+const SIZE = Number(values.mb ?? (values.quick ? 100 : 500)) * 1024 * 1024;
+const BUCKET = 'bench-upload';
+const CHUNK = randomBytes(1024 * 1024);
+
+/** SIZE bytes, a megabyte at a time (the same random megabyte: nothing here compresses or deduplicates). */
+function payload(): Readable {
+  let sent = 0;
+  return new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      if (sent >= SIZE) return void this.push(null);
+      const n = Math.min(CHUNK.length, SIZE - sent);
+      sent += n;
+      this.push(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
+    },
+  });
+}
+
+function expectedSha256(): string {
+  const hash = createHash('sha256');
+  for (let sent = 0; sent < SIZE; sent += CHUNK.length) hash.update(CHUNK.subarray(0, Math.min(CHUNK.length, SIZE - sent)));
+  return hash.digest('hex');
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function call(url: string, method: string, headers: Record<string, string>, body?: Buffer | Readable, length?: number): Promise<{ status: number; body: Json }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers: { ...headers, ...(length !== undefined ? { 'content-length': String(length) } : {}) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as Json });
+      });
+    });
+    req.on('error', reject);
+    if (body instanceof Readable) body.pipe(req);
+    else req.end(body);
+  });
+}
+
+async function json(url: string, method: string, token: string, body?: unknown): Promise<Json> {
+  const payloadBuffer = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const res = await call(url, method, { authorization: `Bearer ${token}`, ...(payloadBuffer ? { 'content-type': 'application/json' } : {}) }, payloadBuffer, payloadBuffer?.length ?? 0);
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'bench-upload-'));
+  await chmod(work, 0o755);
+  const children: Child[] = [];
+  let dropDatabase: (() => Promise<void>) | undefined;
+  try {
+    const s3Port = await freePort();
+    const s3 = startNode(join(ROOT, 'test', 'support', 's3rver-main.js'), {}, [join(work, 's3'), BUCKET, String(s3Port)], ['--openssl-legacy-provider']);
+    children.push(s3);
+    while (!s3.output().includes('"port"')) {
+      if (s3.process.exitCode !== null) throw new Error(`s3rver did not start:\n${s3.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const endpoint = `http://127.0.0.1:${s3Port}`;
+    const s3Env = {
+      STORAGE_DRIVER: 's3',
+      S3_BUCKET: BUCKET,
+      S3_ENDPOINT: endpoint,
+      S3_REGION: 'us-east-1',
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+      S3_FORCE_PATH_STYLE: 'true',
+    };
+
+    const port = await freePort();
+    const env: Record<string, string> = {
+      DATA_DIR: join(work, 'service'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      EMBEDDED_PG_PORT: String(await freePort()),
+      DIAGNOSTICS_MAX_MB: String(Math.ceil(SIZE / (1024 * 1024)) + 1),
+      ...s3Env,
+    };
+    if (process.env.DATABASE_URL) {
+      const name = `sdbench_${Date.now().toString(36)}`;
+      const admin = new Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const url = new URL(process.env.DATABASE_URL);
+      url.pathname = `/${name}`;
+      env.DATABASE_URL = url.toString();
+      dropDatabase = async () => {
+        const c = new Client({ connectionString: process.env.DATABASE_URL });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.end();
+      };
+    }
+    // BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the service.
+    const service = startNode(join(ROOT, 'dist', 'main.js'), env, [], process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean));
+    children.push(service);
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${base}/health/ready`, service);
+
+    // A diagnostics grant the real way, for its upload token.
+    const tokens = new TokenService(AppConfig.fromEnv({}));
+    const customer = await tokens.mint({ subject: 'bench-upload-customer', roles: ['customer'] });
+    const agent = await tokens.mint({ subject: 'bench-upload-agent', roles: ['agent'] });
+    const conversation = await json(`${base}/conversations`, 'POST', customer);
+    await json(`${base}/conversations/${conversation.id}/assign`, 'POST', agent, {});
+    const asked = await json(`${base}/conversations/${conversation.id}/consent-requests`, 'POST', agent, { purposes: ['diagnostics'] });
+    const answer = await json(`${base}/consent/requests/${asked.prompts[0].requestId}/answer`, 'POST', customer, { decision: 'grant', textHash: asked.prompts[0].textHash });
+    const sha = expectedSha256();
+
+    // Baseline: the same bytes straight into the same server.
+    const client = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const directStarted = process.hrtime.bigint();
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'baseline/direct', Body: payload(), ContentLength: SIZE, ContentType: 'application/zip' }));
+    const directSeconds = Number(process.hrtime.bigint() - directStarted) / 1e9;
+    const directHead = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'baseline/direct' }));
+    if (directHead.ContentLength !== SIZE) throw new Error(`direct upload stored ${directHead.ContentLength} bytes`);
+
+    // Through the service, sampling its memory.
+    const pid = service.process.pid!;
+    const rssBefore = await rssOf(pid);
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => void rssOf(pid).then((rss) => (rssPeak = Math.max(rssPeak, rss)), () => undefined), 25);
+    const serviceStarted = process.hrtime.bigint();
+    const res = await call(
+      `${base}/conversations/${conversation.id}/diagnostics`,
+      'POST',
+      { 'content-type': 'application/zip', 'x-upload-token': answer.uploadToken.token as string },
+      payload(),
+      SIZE,
+    );
+    const serviceSeconds = Number(process.hrtime.bigint() - serviceStarted) / 1e9;
+    clearInterval(sampler);
+    if (res.status !== 201) throw new Error(`upload through the service: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.body.size !== SIZE || res.body.sha256 !== sha) throw new Error(`stored ${res.body.size} bytes, sha ${res.body.sha256}`);
+    client.destroy();
+
+    const mb = SIZE / (1024 * 1024);
+    const result = {
+      bench: 'upload',
+      mb,
+      ratio: round(directSeconds / serviceSeconds, 3),
+      service_mb_s: round(mb / serviceSeconds, 1),
+      direct_mb_s: round(mb / directSeconds, 1),
+      service_rss_growth_mb: round((rssPeak - rssBefore) / (1024 * 1024), 1),
+      service_rss_before_mb: round(rssBefore / (1024 * 1024), 1),
+      service_rss_peak_mb: round(rssPeak / (1024 * 1024), 1),
+      stored_sha256_matches: true,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await dropDatabase?.();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+void main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
