@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import type { ActorKind, ConsentChannel, ConsentEventType } from './consent-event.entity';
 import type { EventRow } from './consent.views';
 
@@ -25,7 +26,10 @@ export interface NewConsentEvent {
  */
 @Injectable()
 export class ConsentLedgerService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
 
   async append(manager: EntityManager, e: NewConsentEvent): Promise<EventRow> {
     if (e.type === 'granted' || e.type === 'denied' || e.type === 'withdrawn') {
@@ -54,6 +58,18 @@ export class ConsentLedgerService {
         e.text?.sha256 ?? null,
         e.occurredAt,
       ],
+    );
+    // R5.1: every consent event is in the audit trail too, committed with it.
+    await this.audit.record(
+      {
+        actor: { kind: e.actor.kind, id: e.actor.id, role: e.actor.kind === 'customer' ? 'customer' : null },
+        action: `consent.${e.type}`,
+        target: { type: 'consent_event', id: rows[0].id },
+        purpose: e.purpose,
+        outcome: 'allowed',
+        details: { scope: e.conversationId ? 'conversation' : 'standing', channel: e.channel, ...(e.conversationId ? { conversationId: e.conversationId } : {}) },
+      },
+      manager,
     );
     return rows[0];
   }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
 import { ConversationsModule } from '../conversations/conversations.module';
 import { DirectoryModule } from '../directory/directory.module';
 import { ConsentCacheService } from './consent-cache.service';
@@ -26,6 +27,7 @@ import { UploadTokensService } from './upload-tokens.service';
     TypeOrmModule.forFeature([PurposeEntity, ConsentTextVersionEntity, ConsentRequestEntity, ConsentEventEntity, UploadTokenEntity]),
     ConversationsModule,
     DirectoryModule,
+    AuditModule,
   ],
   controllers: [ConsentController, PrivacyController],
   providers: [

@@ -204,6 +204,10 @@ describe('consent: purposes, texts, requests in a chat, the ledger and the gate'
           text_sha256: diagnostics.textHash,
         });
         expect((row.evidence as { via: string }).via).toBe('socket');
+        // The decision is in the audit trail too (R5.1).
+        expect(await sql(`SELECT action, actor_kind, actor_id, purpose FROM audit_events WHERE target_id = $1`, [answer.ledgerEvent.id])).toEqual([
+          { action: 'consent.granted', actor_kind: 'customer', actor_id: c.customerId, purpose: 'diagnostics' },
+        ]);
         const basis = await gate.require(c.customerId, 'diagnostics', { conversationId: c.conversationId });
         expect(basis).toMatchObject({ legalBasis: 'consent', purpose: 'diagnostics', retentionTag: 'diagnostics', event: { id: answer.ledgerEvent.id } });
         // Granted in this conversation only: not standing, not elsewhere.
