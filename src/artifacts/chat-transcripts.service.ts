@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { Readable } from 'node:stream';
 import { ConsentGate } from '../consent/consent.gate';
@@ -19,8 +19,9 @@ const SYSTEM = { kind: 'system' as const, id: null, role: null };
  * at a time.
  */
 @Injectable()
-export class ChatTranscriptsService {
+export class ChatTranscriptsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatTranscriptsService.name);
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly artifacts: ArtifactsService,
@@ -29,13 +30,18 @@ export class ChatTranscriptsService {
   ) {}
 
   @OnEvent(CONVERSATION_EVENTS.closed, { async: true, promisify: true })
-  async onClosed({ conversation }: ConversationChangedEvent): Promise<void> {
-    if (conversation.channel !== 'chat') return;
-    try {
-      await this.write(conversation);
-    } catch (err) {
-      this.logger.error(`transcript of a closed chat not written: ${err instanceof Error ? err.message : String(err)}`);
-    }
+  onClosed({ conversation }: ConversationChangedEvent): Promise<void> {
+    if (conversation.channel !== 'chat') return Promise.resolve();
+    const work = this.write(conversation)
+      .catch((err: unknown) => this.logger.error(`transcript of a closed chat not written: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+    return work;
+  }
+
+  /** Transcripts being written finish before the database closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.inFlight]);
   }
 
   async write(conversation: ConversationView): Promise<void> {
