@@ -9,8 +9,8 @@
 // service's resident memory before and at its peak during the upload.
 // Ends with one JSON line.
 //
-//   npm run bench:upload [-- --quick] [--mb 500]
-import { PutObjectCommand, S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
+//   npm run bench:upload [-- --quick] [--mb 500] [--rounds 3]
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -25,8 +25,10 @@ import { TokenService } from '../../src/identity/token.service';
 import { freePort, round, startNode, waitForHttp, type Child } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, mb: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, mb: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
 const SIZE = Number(values.mb ?? (values.quick ? 100 : 500)) * 1024 * 1024;
+/** Rounds of (direct, service), order alternating; the figures are the medians (single uploads on this machine vary by ±20%). */
+const ROUNDS = Number(values.rounds);
 const BUCKET = 'bench-upload';
 const CHUNK = randomBytes(1024 * 1024);
 
@@ -136,17 +138,18 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/health/ready`, service);
 
-    // A diagnostics grant the real way, for its upload token.
+    // Each upload through the service needs a diagnostics grant made the real way, for its single-use token.
     const tokens = new TokenService(AppConfig.fromEnv({}));
     const customer = await tokens.mint({ subject: 'bench-upload-customer', roles: ['customer'] });
     const agent = await tokens.mint({ subject: 'bench-upload-agent', roles: ['agent'] });
-    const conversation = await json(`${base}/conversations`, 'POST', customer);
-    await json(`${base}/conversations/${conversation.id}/assign`, 'POST', agent, {});
-    const asked = await json(`${base}/conversations/${conversation.id}/consent-requests`, 'POST', agent, { purposes: ['diagnostics'] });
-    const answer = await json(`${base}/consent/requests/${asked.prompts[0].requestId}/answer`, 'POST', customer, { decision: 'grant', textHash: asked.prompts[0].textHash });
+    const grant = async () => {
+      const conversation = await json(`${base}/conversations`, 'POST', customer);
+      await json(`${base}/conversations/${conversation.id}/assign`, 'POST', agent, {});
+      const asked = await json(`${base}/conversations/${conversation.id}/consent-requests`, 'POST', agent, { purposes: ['diagnostics'] });
+      const answer = await json(`${base}/consent/requests/${asked.prompts[0].requestId}/answer`, 'POST', customer, { decision: 'grant', textHash: asked.prompts[0].textHash });
+      return { conversationId: conversation.id as string, token: answer.uploadToken.token as string };
+    };
     const sha = expectedSha256();
-
-    // Baseline: the same bytes straight into the same server.
     const client = new S3Client({
       endpoint,
       region: 'us-east-1',
@@ -155,38 +158,59 @@ async function main(): Promise<void> {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
-    const directStarted = process.hrtime.bigint();
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'baseline/direct', Body: payload(), ContentLength: SIZE, ContentType: 'application/zip' }));
-    const directSeconds = Number(process.hrtime.bigint() - directStarted) / 1e9;
-    const directHead = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'baseline/direct' }));
-    if (directHead.ContentLength !== SIZE) throw new Error(`direct upload stored ${directHead.ContentLength} bytes`);
-
-    // Through the service, sampling its memory.
     const pid = service.process.pid!;
-    const rssBefore = await rssOf(pid);
-    let rssPeak = rssBefore;
-    const sampler = setInterval(() => void rssOf(pid).then((rss) => (rssPeak = Math.max(rssPeak, rss)), () => undefined), 25);
-    const serviceStarted = process.hrtime.bigint();
-    const res = await call(
-      `${base}/conversations/${conversation.id}/diagnostics`,
-      'POST',
-      { 'content-type': 'application/zip', 'x-upload-token': answer.uploadToken.token as string },
-      payload(),
-      SIZE,
-    );
-    const serviceSeconds = Number(process.hrtime.bigint() - serviceStarted) / 1e9;
-    clearInterval(sampler);
-    if (res.status !== 201) throw new Error(`upload through the service: ${res.status} ${JSON.stringify(res.body)}`);
-    if (res.body.size !== SIZE || res.body.sha256 !== sha) throw new Error(`stored ${res.body.size} bytes, sha ${res.body.sha256}`);
+
+    // Baseline: the same bytes straight into the same server.
+    const direct = async (): Promise<number> => {
+      const started = process.hrtime.bigint();
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'baseline/direct', Body: payload(), ContentLength: SIZE, ContentType: 'application/zip' }));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'baseline/direct' }));
+      if (head.ContentLength !== SIZE) throw new Error(`direct upload stored ${head.ContentLength} bytes`);
+      await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'baseline/direct' }));
+      return seconds;
+    };
+    // Through the service, sampling its memory.
+    let rssBefore = Infinity;
+    let rssPeak = 0;
+    const throughService = async (): Promise<number> => {
+      const { conversationId, token } = await grant();
+      rssBefore = Math.min(rssBefore, await rssOf(pid));
+      const sampler = setInterval(() => void rssOf(pid).then((rss) => (rssPeak = Math.max(rssPeak, rss)), () => undefined), 25);
+      const started = process.hrtime.bigint();
+      const res = await call(`${base}/conversations/${conversationId}/diagnostics`, 'POST', { 'content-type': 'application/zip', 'x-upload-token': token }, payload(), SIZE);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      clearInterval(sampler);
+      if (res.status !== 201) throw new Error(`upload through the service: ${res.status} ${JSON.stringify(res.body)}`);
+      if (res.body.size !== SIZE || res.body.sha256 !== sha) throw new Error(`stored ${res.body.size} bytes, sha ${res.body.sha256}`);
+      // Each round starts from the same disk: the object goes (its key follows the service's layout).
+      const id = res.body.id as string;
+      await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `diagnostics/${id.slice(0, 2)}/${id}` }));
+      return seconds;
+    };
+    const directSeconds: number[] = [];
+    const serviceSeconds: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round % 2 === 0) {
+        directSeconds.push(await direct());
+        serviceSeconds.push(await throughService());
+      } else {
+        serviceSeconds.push(await throughService());
+        directSeconds.push(await direct());
+      }
+    }
     client.destroy();
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
     const mb = SIZE / (1024 * 1024);
     const result = {
       bench: 'upload',
       mb,
-      ratio: round(directSeconds / serviceSeconds, 3),
-      service_mb_s: round(mb / serviceSeconds, 1),
-      direct_mb_s: round(mb / directSeconds, 1),
+      rounds: ROUNDS,
+      ratio: round(median(directSeconds) / median(serviceSeconds), 3),
+      service_mb_s: round(mb / median(serviceSeconds), 1),
+      direct_mb_s: round(mb / median(directSeconds), 1),
+      ratios_per_round: directSeconds.map((d, i) => round(d / serviceSeconds[i], 3)),
       service_rss_growth_mb: round((rssPeak - rssBefore) / (1024 * 1024), 1),
       service_rss_before_mb: round(rssBefore / (1024 * 1024), 1),
       service_rss_peak_mb: round(rssPeak / (1024 * 1024), 1),
