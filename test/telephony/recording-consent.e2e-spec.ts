@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { BLOB_STORE, type BlobStore } from '../../src/storage/blob-store';
 import { signTelephonyRequest } from '../../src/telephony/telephony-signature';
 import { ChatClient } from '../support/chat-client';
 import { FakeClock } from '../support/fake-clock';
@@ -171,6 +172,12 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ kind: 'call_recording', purpose: 'call_recording', legal_basis: 'consent', attributes: { providerCallId: callId, segment: 1 } });
     expect(rows[0].consent_event_id).toBe(first.body.consentEventId);
+    // The store holds exactly the objects of the stored rows: refused segments left nothing behind.
+    const store = app.app.get<BlobStore>(BLOB_STORE);
+    const keys: string[] = [];
+    for await (const entry of store.list('call_recording/')) keys.push(entry.key);
+    const storedKeys = await sql(`SELECT storage_key FROM artifacts WHERE purpose = 'call_recording' AND state = 'stored'`);
+    expect(keys.sort()).toEqual(storedKeys.map((r) => r.storage_key as string).sort());
     // Unsigned or JSON bodies are refused.
     await request(app.url).post(`/telephony/calls/${callId}/recordings/3`).set('content-type', 'audio/wav').send(wav(10)).expect(401);
   });
