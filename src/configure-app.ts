@@ -16,6 +16,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.use(helmet());
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  // Node ends any request after 5 minutes; a 1 GB diagnostics bundle or recording on a slow line needs longer.
+  app.getHttpServer().requestTimeout = 3_600_000;
   const config = app.get(AppConfig);
   const postgresUrl = config.chat.socketAdapter === 'postgres' ? (app.get(DataSource).options as { url?: string }).url : undefined;
   app.useWebSocketAdapter(new SocketAuthAdapter(app, app.get(TokenService), { postgresUrl }));

@@ -185,7 +185,10 @@ async function main(): Promise<void> {
       if (res.body.size !== SIZE || res.body.sha256 !== sha) throw new Error(`stored ${res.body.size} bytes, sha ${res.body.sha256}`);
       // Each round starts from the same disk: the object goes (its key follows the service's layout).
       const id = res.body.id as string;
-      await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `diagnostics/${id.slice(0, 2)}/${id}` }));
+      const key = `diagnostics/${id.slice(0, 2)}/${id}`;
+      const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+      if (head.ContentLength !== SIZE || head.Metadata?.['artifact-id'] !== id) throw new Error(`the bucket holds ${head.ContentLength} bytes for ${id}`);
+      await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
       return seconds;
     };
     const directSeconds: number[] = [];

@@ -25,7 +25,8 @@ export type ArtifactState = (typeof ARTIFACT_STATES)[number];
 @Index('IDX_artifacts_retain_until', ['retainUntil'], { where: `"state" IN ('stored', 'purging')` })
 @Index('IDX_artifacts_conversation', ['conversationId', 'capturedAt'])
 @Index('IDX_artifacts_customer', ['customerId', 'capturedAt'])
-@Index('IDX_artifacts_pending', ['createdAt'], { where: `"state" = 'pending'` })
+@Index('IDX_artifacts_pending', ['capturedAt'], { where: `"state" = 'pending'` })
+@Index('UQ_artifacts_source_ref', ['kind', 'purpose', 'sourceRef'], { unique: true, where: `"source_ref" IS NOT NULL` })
 export class ArtifactEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -91,6 +92,14 @@ export class ArtifactEntity {
   /** Sanitised; personal data (it may name the customer), gone in a tombstone. */
   @Column({ name: 'file_name', type: 'text', nullable: true })
   fileName: string | null;
+
+  /**
+   * What it is a capture of, when the sender may send it twice (a phone
+   * system's retry, a transcript written again): `<call id>#<segment>`,
+   * `<conversation id>#json`. Unique per kind and purpose: a capture happens once.
+   */
+  @Column({ name: 'source_ref', type: 'text', nullable: true })
+  sourceRef: string | null;
 
   /** Kind-specific references without content: call id, segment number, format. */
   @Column({ type: 'jsonb', default: () => "'{}'" })

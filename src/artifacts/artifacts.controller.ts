@@ -2,12 +2,10 @@ import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, 
 import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
-import { UploadTokensService } from '../consent/upload-tokens.service';
 import { DirectoryService } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
 import { CurrentPrincipal, Public, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
-import { auditActor } from '../audit/audit.service';
 import { ArtifactsService } from './artifacts.service';
 import { ReadArtifactQuery } from './dto/read-artifact.query';
 import { singleFile } from './multipart';
@@ -21,7 +19,6 @@ const uuid = new ParseUUIDPipe({ exceptionFactory: () => new DomainException('VA
 export class ArtifactsController {
   constructor(
     private readonly artifacts: ArtifactsService,
-    private readonly uploadTokens: UploadTokensService,
     private readonly directory: DirectoryService,
     private readonly config: AppConfig,
   ) {}
@@ -34,17 +31,7 @@ export class ArtifactsController {
     const viewer = await this.directory.participantFor(principal);
     const max = this.config.capture.attachmentMaxBytes;
     tooLargeUpFront(req, max + 64 * 1024);
-    await this.artifacts.assertCanAttach(viewer, conversationId);
-    const file = await singleFile(req, 'file', max);
-    return this.artifacts.capture({
-      kind: 'attachment',
-      purpose: 'support',
-      conversationId,
-      capturedBy: auditActor(viewer),
-      body: file.stream,
-      fileName: file.fileName,
-      maxBytes: max,
-    });
+    return this.artifacts.attach(viewer, conversationId, () => singleFile(req, 'file', max), max);
   }
 
   /**
@@ -64,20 +51,14 @@ export class ArtifactsController {
   ) {
     const max = this.config.capture.diagnosticsMaxBytes;
     tooLargeUpFront(req, max);
-    if (!token) throw new DomainException('UPLOAD_TOKEN_INVALID', 'Send the upload token from the grant in x-upload-token');
-    const redeemed = await this.uploadTokens.redeem(token, { conversationId, purpose: 'diagnostics' });
     const length = Number(req.headers['content-length']);
-    return this.artifacts.capture({
-      kind: 'diagnostics_bundle',
-      purpose: 'diagnostics',
+    return this.artifacts.captureDiagnostics({
+      token,
       conversationId,
-      capturedBy: { kind: 'customer', id: redeemed.customerId, role: 'customer' },
       body: req,
       fileName: decodeName(rawName),
       contentLength: Number.isSafeInteger(length) && length > 0 ? length : undefined,
       maxBytes: max,
-      basis: redeemed.basis,
-      attributes: { uploadTokenId: redeemed.tokenId },
     });
   }
 

@@ -9,12 +9,13 @@ import { ArtifactEntity } from './artifact.entity';
 import { ArtifactsController } from './artifacts.controller';
 import { ArtifactsService } from './artifacts.service';
 import { ChatTranscriptsService } from './chat-transcripts.service';
+import { PendingCleanupJob } from './pending-cleanup.job';
 
 /** Everything captured, through one door (design invariants 1, 2, 4, 5). */
 @Module({
   imports: [TypeOrmModule.forFeature([ArtifactEntity]), AuditModule, ConsentModule, ConversationsModule, DirectoryModule, RetentionModule],
   controllers: [ArtifactsController],
-  providers: [ArtifactsService, ChatTranscriptsService],
+  providers: [ArtifactsService, ChatTranscriptsService, PendingCleanupJob],
   exports: [ArtifactsService],
 })
 export class ArtifactsModule {}

@@ -3,10 +3,12 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { DataSource } from 'typeorm';
+import { IncomingMessage, type ServerResponse } from 'node:http';
+import type { DataSource, EntityManager } from 'typeorm';
 import { auditActor, AuditService, type AuditEntry } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
 import { ConsentGate, type ConsentBasis } from '../consent/consent.gate';
+import { UploadTokensService } from '../consent/upload-tokens.service';
 import { CONVERSATION_EVENTS, type ConversationChangedEvent } from '../conversations/conversation.events';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { Participant } from '../directory/directory.service';
@@ -38,6 +40,12 @@ export interface CaptureInput {
   attributes?: Record<string, unknown>;
   /** The SHA-256 the sender signed: the stored bytes must match it, or nothing is kept. */
   expectedSha256?: string;
+  /** What this is a capture of, when it may arrive twice (see ArtifactEntity.sourceRef). */
+  sourceRef?: string;
+  /** Runs in the transaction that marks the row stored (e.g. using up the upload token). */
+  finalize?: (manager: EntityManager) => Promise<void>;
+  /** Ask the ledger itself rather than the gate's memory (the phone system, per segment). */
+  freshConsent?: boolean;
 }
 
 interface ConversationFacts {
@@ -63,54 +71,75 @@ export class ArtifactsService {
     private readonly policies: RetentionPoliciesService,
     private readonly conversations: ConversationsService,
     private readonly audit: AuditService,
+    private readonly uploadTokens: UploadTokensService,
     private readonly clock: Clock,
   ) {}
 
   async capture(input: CaptureInput): Promise<ArtifactView> {
     const id = randomUUID();
-    const audit = (outcome: AuditEntry['outcome'], details: Record<string, unknown>) =>
-      this.audit.record({
-        actor: input.capturedBy,
-        action: 'artifact.capture',
-        target: { type: 'artifact', id },
-        purpose: input.purpose,
-        outcome,
-        details: { kind: input.kind, conversationId: input.conversationId, ...details },
-      });
+    const audit = (outcome: AuditEntry['outcome'], details: Record<string, unknown>, manager?: EntityManager) =>
+      this.audit.record(
+        {
+          actor: input.capturedBy,
+          action: 'artifact.capture',
+          target: { type: 'artifact', id },
+          purpose: input.purpose,
+          outcome,
+          details: { kind: input.kind, conversationId: input.conversationId, ...details },
+        },
+        manager,
+      );
     let rowWritten = false;
     let key: string | null = null;
     try {
       const conversation = await this.conversationFacts(input.conversationId);
+      if (input.sourceRef) {
+        const existing = await this.bySourceRef(input.kind, input.purpose, input.sourceRef);
+        if (existing) {
+          // A retry of what is already stored answers with it; anything else is a conflict.
+          if (existing.state === 'stored' && input.expectedSha256 && existing.sha256 === input.expectedSha256) {
+            release(input.body);
+            return toArtifactView(existing);
+          }
+          throw new DomainException('CONFLICT', 'This has been captured already');
+        }
+      }
       // R3.2, R3.4: no basis, no byte stored.
-      const basis = input.basis ?? (await this.gate.require(conversation.customer_id, input.purpose, { conversationId: input.conversationId }));
+      const basis = input.basis ?? (await this.basisFor(conversation.customer_id, input.purpose, input.conversationId, input.freshConsent === true));
       if (basis.purpose !== input.purpose) throw new DomainException('PURPOSE_MISMATCH', 'The basis given is for another purpose');
       const fileName = sanitizeFileName(input.fileName);
       const inspected = await inspectContent(input.body, fileName);
       const capturedAt = this.clock.now();
       const retainUntil = await this.policies.retainUntil(basis.retentionTag, capturedAt, conversation.closed_at);
       key = `${input.purpose}/${id.slice(0, 2)}/${id}`;
-      await this.dataSource.query(
-        `INSERT INTO artifacts (id, kind, conversation_id, customer_id, purpose, legal_basis, consent_event_id, retention_tag, retain_until,
-                                state, storage_key, file_name, attributes, captured_by_kind, captured_by_id, captured_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14, $15)`,
-        [
-          id,
-          input.kind,
-          input.conversationId,
-          conversation.customer_id,
-          input.purpose,
-          basis.legalBasis,
-          basis.event?.id ?? null,
-          basis.retentionTag,
-          retainUntil,
-          key,
-          fileName,
-          JSON.stringify(input.attributes ?? {}),
-          input.capturedBy.kind,
-          input.capturedBy.id,
-          capturedAt,
-        ],
-      );
+      try {
+        await this.dataSource.query(
+          `INSERT INTO artifacts (id, kind, conversation_id, customer_id, purpose, legal_basis, consent_event_id, retention_tag, retain_until,
+                                  state, storage_key, file_name, source_ref, attributes, captured_by_kind, captured_by_id, captured_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14, $15, $16)`,
+          [
+            id,
+            input.kind,
+            input.conversationId,
+            conversation.customer_id,
+            input.purpose,
+            basis.legalBasis,
+            basis.event?.id ?? null,
+            basis.retentionTag,
+            retainUntil,
+            key,
+            fileName,
+            input.sourceRef ?? null,
+            JSON.stringify(input.attributes ?? {}),
+            input.capturedBy.kind,
+            input.capturedBy.id,
+            capturedAt,
+          ],
+        );
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw new DomainException('CONFLICT', 'This is being captured already');
+        throw err;
+      }
       rowWritten = true;
       const limit = new SizeLimit(input.maxBytes);
       // pipe() does not pass errors on: a failed source (client gone, too large) must fail the upload too.
@@ -129,20 +158,93 @@ export class ArtifactsService {
       if (input.expectedSha256 && put.sha256 !== input.expectedSha256) {
         throw new DomainException('INVALID_SIGNATURE', 'The body is not the one that was signed (SHA-256 differs)');
       }
-      const [stored] = await this.dataSource.query<[ArtifactRow[], number]>(
-        `UPDATE artifacts SET state = 'stored', size = $2, sha256 = $3, content_type = $4, stored_at = $5
-          WHERE id = $1 AND state = 'pending' RETURNING *`,
-        [id, put.size, put.sha256, inspected.contentType, this.clock.now()],
-      );
-      if (!stored[0]) throw new DomainException('CONFLICT', 'The capture was cancelled while it was being stored');
-      await audit('allowed', { size: put.size });
-      return toArtifactView(stored[0]);
+      if (basis.legalBasis === 'consent') {
+        // R3.4, R6.5: a withdrawal while the bytes were arriving wins; read from the ledger itself.
+        const still = await this.gate.read(conversation.customer_id, input.purpose, input.conversationId);
+        if (!still.allowed) throw new DomainException('CONSENT_REQUIRED', `The consent for "${input.purpose}" was withdrawn during the upload`);
+      }
+      // Stored, its audit event and the caller's own last step (a token used up) commit together, or none does.
+      const stored = await this.dataSource.transaction(async (manager) => {
+        const [rows] = await manager.query<[ArtifactRow[], number]>(
+          `UPDATE artifacts SET state = 'stored', size = $2, sha256 = $3, content_type = $4, stored_at = $5
+            WHERE id = $1 AND state = 'pending' RETURNING *`,
+          [id, put.size, put.sha256, inspected.contentType, this.clock.now()],
+        );
+        if (!rows[0]) throw new DomainException('CONFLICT', 'The capture was cancelled while it was being stored');
+        await input.finalize?.(manager);
+        await audit('allowed', { size: put.size }, manager);
+        return rows[0];
+      });
+      return toArtifactView(stored);
     } catch (err) {
-      input.body.destroy();
+      release(input.body);
       if (rowWritten) await this.undo(id, key!);
       await audit('refused', { code: err instanceof DomainException ? err.code : 'INTERNAL_ERROR' }).catch(() => undefined);
       throw err;
     }
+  }
+
+  private async basisFor(customerId: string, purpose: string, conversationId: string, fresh: boolean): Promise<ConsentBasis> {
+    if (!fresh) return this.gate.require(customerId, purpose, { conversationId });
+    const check = await this.gate.read(customerId, purpose, conversationId);
+    if (check.allowed) return check.basis;
+    if (check.reason === 'unknown_purpose') throw new DomainException('PURPOSE_NOT_FOUND', `There is no purpose "${purpose}"`);
+    throw new DomainException('CONSENT_REQUIRED', `The customer has not given consent for "${purpose}" (${check.reason.replace('_', ' ')})`);
+  }
+
+  /** A chat attachment (purpose support) from the conversation's customer or the agent handling it. */
+  async attach(viewer: Participant, conversationId: string, upload: () => Promise<{ stream: Readable; fileName: string | null }>, maxBytes: number): Promise<ArtifactView> {
+    const actor = auditActor(viewer);
+    const file = await this.refusalsAudited(actor, 'artifact.capture', { type: 'conversation', id: conversationId }, 'support', async () => {
+      await this.assertCanAttach(viewer, conversationId);
+      return upload();
+    });
+    return this.capture({ kind: 'attachment', purpose: 'support', conversationId, capturedBy: actor, body: file.stream, fileName: file.fileName, maxBytes });
+  }
+
+  /**
+   * A diagnostics bundle with the single-use token of the customer's grant
+   * (R3.2); the token is used up only when the bundle is stored.
+   */
+  async captureDiagnostics(input: { token: string | undefined; conversationId: string; body: Readable; fileName: string | null; contentLength?: number; maxBytes: number }): Promise<ArtifactView> {
+    const anonymous = { kind: 'customer' as const, id: null, role: null };
+    const redeemed = await this.refusalsAudited(anonymous, 'artifact.capture', { type: 'conversation', id: input.conversationId }, 'diagnostics', async () => {
+      if (!input.token) throw new DomainException('UPLOAD_TOKEN_INVALID', 'Send the upload token from the grant in x-upload-token');
+      return this.uploadTokens.check(input.token, { conversationId: input.conversationId, purpose: 'diagnostics' });
+    }).catch((err: unknown) => {
+      release(input.body);
+      throw err;
+    });
+    return this.capture({
+      kind: 'diagnostics_bundle',
+      purpose: 'diagnostics',
+      conversationId: input.conversationId,
+      capturedBy: { kind: 'customer', id: redeemed.customerId, role: 'customer' },
+      body: input.body,
+      fileName: input.fileName,
+      contentLength: input.contentLength,
+      maxBytes: input.maxBytes,
+      basis: redeemed.basis,
+      attributes: { uploadTokenId: redeemed.tokenId },
+      finalize: (manager) => this.uploadTokens.consume(manager, redeemed.tokenId),
+    });
+  }
+
+  /** Runs `work`; a refusal it throws goes to the audit trail before it reaches the caller. */
+  private async refusalsAudited<T>(actor: AuditEntry['actor'], action: string, target: AuditEntry['target'], purpose: string, work: () => Promise<T>, reason?: string): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof DomainException) {
+        await this.audit.record({ actor, action, target, purpose, reason: reason ?? null, outcome: 'refused', details: { code: err.code } }).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  private async bySourceRef(kind: ArtifactKind, purpose: string, sourceRef: string): Promise<ArtifactRow | undefined> {
+    const rows = await this.dataSource.query<ArtifactRow[]>(`SELECT * FROM artifacts WHERE kind = $1 AND purpose = $2 AND source_ref = $3`, [kind, purpose, sourceRef]);
+    return rows[0];
   }
 
   /**
@@ -173,7 +275,7 @@ export class ArtifactsService {
   async cleanupStalePending(olderThanMs: number, limit = 500): Promise<{ removed: number; kept: number }> {
     const before = new Date(this.clock.now().getTime() - olderThanMs);
     const rows = await this.dataSource.query<Array<{ id: string; storage_key: string }>>(
-      `SELECT id, storage_key FROM artifacts WHERE state = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2`,
+      `SELECT id, storage_key FROM artifacts WHERE state = 'pending' AND captured_at < $1 ORDER BY captured_at LIMIT $2`,
       [before, limit],
     );
     if (rows.length === 0) return { removed: 0, kept: 0 };
@@ -199,9 +301,11 @@ export class ArtifactsService {
 
   /** The artifacts of one purpose in a conversation (listing states a purpose too). */
   async list(viewer: Participant, conversationId: string, purpose: string, reason?: string): Promise<ArtifactView[]> {
-    await this.conversations.get(viewer, conversationId);
-    this.requireContentAccess(viewer, reason);
-    if (viewer.kind === 'staff' && !viewer.roles.includes('admin')) await this.requireHandling(viewer, conversationId, reason);
+    await this.refusalsAudited(auditActor(viewer), 'artifact.list', { type: 'conversation', id: conversationId }, purpose, async () => {
+      await this.conversations.get(viewer, conversationId);
+      this.requireContentAccess(viewer, reason);
+      if (viewer.kind === 'staff' && !viewer.roles.includes('admin')) await this.requireHandling(viewer, conversationId, reason);
+    }, reason);
     const rows = await this.dataSource.query<ArtifactRow[]>(
       `SELECT * FROM artifacts WHERE conversation_id = $1 AND purpose = $2 AND state = 'stored' ORDER BY captured_at, id LIMIT 500`,
       [conversationId, purpose],
@@ -222,12 +326,6 @@ export class ArtifactsService {
     const rows = await this.dataSource.query<ArtifactRow[]>(`SELECT * FROM artifacts WHERE id = $1`, [id]);
     const row = rows[0];
     const notFound = () => new DomainException('ARTIFACT_NOT_FOUND', 'No such artifact');
-    if (!row) throw notFound();
-    try {
-      await this.conversations.get(viewer, row.conversation_id);
-    } catch {
-      throw notFound();
-    }
     const refuse = async (err: DomainException) => {
       await this.audit.record({
         actor: auditActor(viewer),
@@ -241,6 +339,10 @@ export class ArtifactsService {
       return err;
     };
     try {
+      if (!row) throw notFound();
+      await this.conversations.get(viewer, row.conversation_id).catch(() => {
+        throw notFound();
+      });
       this.requireContentAccess(viewer, reason);
       if (viewer.kind === 'customer' && row.customer_id !== viewer.id) throw notFound();
       if (viewer.kind === 'staff' && !viewer.roles.includes('admin')) await this.requireHandling(viewer, row.conversation_id, reason);
@@ -297,4 +399,21 @@ export class ArtifactsService {
     if (!rows[0]) throw new DomainException('CONVERSATION_NOT_FOUND', 'No such conversation');
     return rows[0];
   }
+}
+
+/**
+ * Stops reading a body after a failure. A request is not destroyed (that
+ * would reset the connection before the client reads its error): it is
+ * drained, and its connection closed once the answer is out.
+ */
+function release(body: Readable): void {
+  if (!(body instanceof IncomingMessage)) {
+    body.destroy();
+    return;
+  }
+  body.unpipe();
+  if (body.complete) return;
+  const res = (body as IncomingMessage & { res?: ServerResponse }).res;
+  if (res && !res.headersSent) res.setHeader('Connection', 'close');
+  body.resume();
 }

@@ -61,6 +61,8 @@ export class ChatTranscriptsService implements BeforeApplicationShutdown {
       capturedBy: SYSTEM,
       body: Readable.from(format === 'json' ? this.json(conversation) : this.text(conversation)),
       fileName: `transcript-${conversation.id}.${format === 'json' ? 'json' : 'txt'}`,
+      // Once per conversation, format and purpose: a second close event writes nothing twice.
+      sourceRef: `${conversation.id}#${format}`,
       maxBytes: TRANSCRIPT_MAX_BYTES,
       attributes: { format, messageCount: conversation.messageCount },
     });

@@ -128,7 +128,8 @@ export function sanitizeFileName(raw: string | null | undefined): string | null 
   const base = raw.split(/[\\/]/).pop() ?? '';
   let name = base
     .normalize('NFC')
-    .replace(/\p{Cc}/gu, '')
+    // Control and format characters (a right-to-left override makes "gpj.exe" read as "exe.jpg").
+    .replace(/[\p{Cc}\p{Cf}]/gu, '')
     .replace(/[<>:"|?*]/g, '_')
     .replace(/\s+/g, ' ')
     .replace(/^[\s.]+|[\s.]+$/g, '');

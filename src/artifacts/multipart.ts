@@ -22,7 +22,7 @@ export function singleFile(req: Request, field: string, maxBytes: number): Promi
   return new Promise<UploadedFile>((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 10, fieldSize: 1024, parts: 20 } });
+      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: maxBytes + 1, fields: 10, fieldSize: 1024, parts: 20 } });
     } catch {
       reject(new DomainException('VALIDATION_FAILED', 'The multipart request is malformed'));
       return;

@@ -48,26 +48,43 @@ export class UploadTokensService {
   }
 
   /**
-   * Uses the token up, once, for this conversation and purpose, while the
-   * consent still holds. Every refusal looks the same (UPLOAD_TOKEN_INVALID),
-   * so a guessed token learns nothing; a withdrawn consent says so.
+   * The grant behind a token, if it may be used now: unused, unexpired, for
+   * this conversation (still open), purpose and customer, and the consent
+   * still holds. Every refusal looks the same (UPLOAD_TOKEN_INVALID), so a
+   * guessed token learns nothing; a withdrawn consent says so. Nothing is
+   * used up here: consume() does that once the upload is stored, so a failed
+   * upload can be tried again with the same token.
    */
-  async redeem(token: string, expected: { conversationId: string; purpose: string; customerId?: string }): Promise<RedeemedUploadToken> {
+  async check(token: string, expected: { conversationId: string; purpose: string; customerId?: string }): Promise<RedeemedUploadToken> {
     if (typeof token !== 'string' || !token.startsWith(UPLOAD_TOKEN_PREFIX) || token.length > 100) throw invalid();
-    // One statement: used up at most once, and only for its conversation (still open), purpose and customer.
-    const [rows] = await this.dataSource.query<[Array<{ id: string; conversation_id: string; customer_id: string; purpose: string }>, number]>(
-      `UPDATE consent_upload_tokens t SET used_at = $2
+    const rows = await this.dataSource.query<Array<{ id: string; conversation_id: string; customer_id: string; purpose: string }>>(
+      `SELECT t.id, t.conversation_id, t.customer_id, t.purpose FROM consent_upload_tokens t
         WHERE t.token_sha256 = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND t.conversation_id = $3 AND t.purpose = $4
           AND ($5::uuid IS NULL OR t.customer_id = $5)
-          AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = t.conversation_id AND c.status = 'open')
-        RETURNING t.id, t.conversation_id, t.customer_id, t.purpose`,
+          AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = t.conversation_id AND c.status = 'open')`,
       [hash(token), this.clock.now(), expected.conversationId, expected.purpose, expected.customerId ?? null],
     );
     const row = rows[0];
     if (!row) throw invalid();
-    // A withdrawal since the grant wins (R6.5): the token is spent and nothing may be stored.
+    // A withdrawal since the grant wins (R6.5).
     const basis = await this.gate.require(row.customer_id, row.purpose, { conversationId: row.conversation_id });
     return { tokenId: row.id, conversationId: row.conversation_id, customerId: row.customer_id, purpose: row.purpose, basis };
+  }
+
+  /** Uses the token up, in the caller's transaction; refused if someone else used it first. */
+  async consume(manager: EntityManager, tokenId: string): Promise<void> {
+    const [rows] = await manager.query<[unknown[], number]>(
+      `UPDATE consent_upload_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING id`,
+      [tokenId, this.clock.now()],
+    );
+    if (rows.length === 0) throw invalid();
+  }
+
+  /** check() and consume() at once, for a use without an upload in between. */
+  async redeem(token: string, expected: { conversationId: string; purpose: string; customerId?: string }): Promise<RedeemedUploadToken> {
+    const checked = await this.check(token, expected);
+    await this.dataSource.transaction((manager) => this.consume(manager, checked.tokenId));
+    return checked;
   }
 }
 

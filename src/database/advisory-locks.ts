@@ -3,4 +3,5 @@ export const ADVISORY_LOCKS = {
   migrations: 72_410_001,
   consentTexts: 72_410_002,
   auditChain: 72_410_003,
+  pendingCleanup: 72_410_004,
 } as const;

@@ -141,10 +141,6 @@ export class TelephonyService {
     );
     const call = rows[0];
     if (!call) throw new DomainException('CALL_NOT_FOUND', 'No call with this id has started');
-    const check = await this.gate.read(call.customer_id, purpose, call.conversation_id);
-    if (!check.allowed) {
-      throw new DomainException('CONSENT_REQUIRED', `The caller has not given consent for "${purpose}" (${check.reason.replace('_', ' ')})`);
-    }
     const artifact = await this.artifacts.capture({
       kind: input.kind,
       purpose,
@@ -153,8 +149,10 @@ export class TelephonyService {
       body: input.body,
       contentLength: input.contentLength,
       maxBytes: this.config.capture.recordingMaxBytes,
-      basis: check.basis,
+      // Read from the ledger for every segment, never from memory: one that starts after a withdrawal is refused.
+      freshConsent: true,
       expectedSha256: input.sha256,
+      sourceRef: `${input.providerCallId}#${input.kind === 'call_recording' ? `segment-${String(input.attributes.segment)}` : 'transcript'}`,
       attributes: { providerCallId: input.providerCallId, ...input.attributes },
     });
     if (input.kind === 'call_recording') {

@@ -53,7 +53,7 @@ describe.each([['filesystem'], ['S3 (s3rver over HTTP)']])('captured data throug
 
   beforeAll(async () => {
     s3 = driver.startsWith('S3') ? await startS3Server() : undefined;
-    app = await createTestApp({ env: { ...(s3?.env ?? {}), ATTACHMENT_MAX_MB: '1' } });
+    app = await createTestApp({ env: { ...(s3?.env ?? {}), ATTACHMENT_MAX_MB: '1', DIAGNOSTICS_MAX_MB: '1' } });
     // The test's own view of the store: the same bucket or directory, not the service's object.
     store = createBlobStore(AppConfig.fromEnv({ NODE_ENV: 'test', DATA_DIR: app.dataDir, ...(s3?.env ?? {}) }));
     agentToken = await app.token('agent', 'agent-capture');
@@ -145,6 +145,12 @@ describe.each([['filesystem'], ['S3 (s3rver over HTTP)']])('captured data throug
       expect(await sql(`SELECT count(*)::int AS n FROM artifacts`)).toEqual(before);
     });
 
+    it('keeps a file name in any script as it was written', async () => {
+      const c = await chat('cust-unicode');
+      const res = await attach(c.customerToken, c.conversationId, 'Factuur één – ĳs 📎.txt', Buffer.from('inhoud\n')).expect(201);
+      expect(res.body.fileName).toBe('Factuur één – ĳs 📎.txt');
+    });
+
     it('answers a request without a file, or not multipart, with a clear error', async () => {
       const c = await chat('cust-nofile');
       const { body, type } = multipart('other', 'a.txt', Buffer.from('x'));
@@ -227,6 +233,55 @@ describe.each([['filesystem'], ['S3 (s3rver over HTTP)']])('captured data throug
       await upload(c.conversationId, zip, `sdu_${randomBytes(32).toString('base64url')}`).expect(403);
       expect(await sql(`SELECT count(*)::int AS n FROM artifacts WHERE purpose = 'diagnostics' AND conversation_id = $1`, [c.conversationId])).toEqual([{ n: 0 }]);
       expect(await objects('diagnostics/')).toHaveLength((await sql(`SELECT 1 FROM artifacts WHERE purpose = 'diagnostics'`)).length);
+    });
+
+    it('refuses an oversized or blocked bundle with its error (not a reset), stores nothing, and the token still works after', async () => {
+      const c = await chat('cust-diag-refused');
+      const { token } = await grantDiagnostics(c.customerToken, c.conversationId);
+      const before = { rows: await sql(`SELECT count(*)::int AS n FROM artifacts`), objects: await objects() };
+      const streamed = await sendChunked(`${app.url}/conversations/${c.conversationId}/diagnostics`, { 'x-upload-token': token, 'content-type': 'application/zip' }, Buffer.concat([zip, randomBytes(3 * 1024 * 1024)]));
+      expect(streamed).toMatchObject({ status: 413, body: { code: 'PAYLOAD_TOO_LARGE' } });
+      expect((await upload(c.conversationId, randomBytes(2 * 1024 * 1024), token).expect(413)).body.code).toBe('PAYLOAD_TOO_LARGE');
+      const exe = await sendChunked(`${app.url}/conversations/${c.conversationId}/diagnostics`, { 'x-upload-token': token, 'content-type': 'application/zip' }, Buffer.concat([EXE, randomBytes(900 * 1024)]));
+      expect(exe).toMatchObject({ status: 415, body: { code: 'BLOCKED_FILE_TYPE' } });
+      expect(await sql(`SELECT count(*)::int AS n FROM artifacts`)).toEqual(before.rows);
+      expect(await objects()).toEqual(before.objects);
+      // Used up only by a stored bundle.
+      await upload(c.conversationId, zip, token).expect(201);
+      await upload(c.conversationId, zip, token).expect(403);
+    });
+
+    it('refuses a bundle whose consent is withdrawn while it arrives, keeping nothing', async () => {
+      const c = await chat('cust-diag-withdraw');
+      const { token } = await grantDiagnostics(c.customerToken, c.conversationId);
+      const body = Buffer.concat([zip, randomBytes(600 * 1024)]);
+      const answer = new Promise<{ status: number; code?: string }>((resolve, reject) => {
+        const req = httpRequest(
+          `${app.url}/conversations/${c.conversationId}/diagnostics`,
+          { method: 'POST', headers: { 'x-upload-token': token, 'content-type': 'application/zip', 'transfer-encoding': 'chunked' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (d: Buffer) => chunks.push(d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(Buffer.concat(chunks).toString()) as { code?: string }).code }));
+          },
+        );
+        req.on('error', reject);
+        req.write(body.subarray(0, 200 * 1024));
+        void (async () => {
+          const deadline = Date.now() + 10_000;
+          while ((await sql(`SELECT 1 FROM artifacts WHERE conversation_id = $1 AND state = 'pending'`, [c.conversationId])).length === 0) {
+            if (Date.now() > deadline) return reject(new Error('no pending row'));
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          await request(app.url).put('/me/consents/diagnostics').set(auth(c.customerToken)).send({ decision: 'withdraw' }).expect(200);
+          req.end(body.subarray(200 * 1024));
+        })();
+      });
+      expect(await answer).toEqual({ status: 403, code: 'CONSENT_REQUIRED' });
+      expect(await sql(`SELECT count(*)::int AS n FROM artifacts WHERE conversation_id = $1`, [c.conversationId])).toEqual([{ n: 0 }]);
+      const keys = await objects('diagnostics/');
+      const rows = await sql<{ storage_key: string }>(`SELECT storage_key FROM artifacts WHERE purpose = 'diagnostics'`);
+      expect(keys.sort()).toEqual(rows.map((r) => r.storage_key).sort());
     });
 
     it('with the grant’s token: stored once under consent; a second use or another conversation is refused', async () => {
@@ -358,6 +413,9 @@ describe.each([['filesystem'], ['S3 (s3rver over HTTP)']])('captured data throug
         expect.objectContaining({ action: 'artifact.read', outcome: 'allowed', purpose: 'support', actor_role: 'customer' }),
         expect.objectContaining({ action: 'artifact.read', outcome: 'refused', purpose: 'customer_profile', details: { code: 'PURPOSE_MISMATCH' } }),
         expect.objectContaining({ action: 'artifact.read', outcome: 'allowed', actor_role: 'agent' }),
+        // Strangers are told it does not exist, and the attempt is kept.
+        expect.objectContaining({ action: 'artifact.read', outcome: 'refused', actor_role: 'agent', details: { code: 'ARTIFACT_NOT_FOUND' } }),
+        expect.objectContaining({ action: 'artifact.read', outcome: 'refused', actor_role: 'customer', details: { code: 'ARTIFACT_NOT_FOUND' } }),
         expect.objectContaining({ action: 'artifact.read', outcome: 'refused', actor_role: 'privacy_officer', details: { code: 'REASON_REQUIRED' } }),
         expect.objectContaining({ action: 'artifact.read', outcome: 'allowed', actor_role: 'privacy_officer', reason: 'Access request R6.2' }),
       ]);

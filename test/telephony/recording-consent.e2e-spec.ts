@@ -156,6 +156,10 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     const first = await upload(`/telephony/calls/${callId}/recordings/1`, wav(20_000)).expect(201);
     expect(first.body).toMatchObject({ kind: 'call_recording', purpose: 'call_recording', legalBasis: 'consent', retentionTag: 'call_recording', contentType: 'audio/wav' });
     expect(await sql(`SELECT recording_state FROM calls WHERE provider_call_id = $1`, [callId])).toEqual([{ recording_state: 'recording' }]);
+    // The phone system retrying the same segment gets the same capture; different bytes under its number are a conflict.
+    const again = await upload(`/telephony/calls/${callId}/recordings/1`, wav(20_000)).expect(201);
+    expect(again.body.id).toBe(first.body.id);
+    expect((await upload(`/telephony/calls/${callId}/recordings/1`, wav(20_001)).expect(409)).body.code).toBe('CONFLICT');
     // A body other than the one signed is not kept.
     await upload(`/telephony/calls/${callId}/recordings/2`, wav(500), { sha: createHash('sha256').update('other').digest('hex') }).expect(401);
     // The transcript needs consent for transcription, not for the recording.
@@ -180,6 +184,7 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     expect(keys.sort()).toEqual(storedKeys.map((r) => r.storage_key as string).sort());
     // Unsigned or JSON bodies are refused.
     await request(app.url).post(`/telephony/calls/${callId}/recordings/3`).set('content-type', 'audio/wav').send(wav(10)).expect(401);
+    expect((await upload(`/telephony/calls/${callId}/recordings/3`, Buffer.from('{"a":1}'), { type: 'application/json' }).expect(415)).body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('denies once the call has ended, refuses unknown calls, and checks the signature over the path', async () => {
