@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { auditActor, AuditService } from '../audit/audit.service';
+import { Clock } from '../clock/clock';
+import type { Participant } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
+import { heldCondition } from './legal-holds.service';
 import type { RetentionClock } from './retention-policy.entity';
 
 export interface RetentionPolicy {
@@ -9,21 +13,135 @@ export interface RetentionPolicy {
   duration: string;
   starts: RetentionClock;
   description: string;
+  kinds: string[];
+  purposes: string[];
 }
+
+export interface PolicyChange {
+  duration?: string;
+  starts?: RetentionClock;
+  description?: string;
+}
+
+/** What a change would do, before it is made. */
+export interface PolicyPreview {
+  current: RetentionPolicy;
+  proposed: RetentionPolicy;
+  /** Items whose retain_until would change, and how. */
+  affected: number;
+  sooner: number;
+  later: number;
+  /** Items that would be past their time at once (purged by the next run unless held). */
+  dueAtOnce: number;
+  heldAmongDue: number;
+}
+
+/** ISO 8601 whole days, weeks, months, years: P30D, P12M, P1Y6M. */
+const DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$/;
+
+const COLUMNS = 'tag, duration, starts, description, kinds, purposes';
 
 /** Reads the policy per retention tag and turns it into a `retain_until` (R10.1). */
 @Injectable()
 export class RetentionPoliciesService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
 
   async list(): Promise<RetentionPolicy[]> {
-    return this.dataSource.query<RetentionPolicy[]>(`SELECT tag, duration, starts, description FROM retention_policies ORDER BY tag`);
+    return this.dataSource.query<RetentionPolicy[]>(`SELECT ${COLUMNS} FROM retention_policies ORDER BY tag`);
   }
 
   async get(tag: string, db: EntityManager = this.dataSource.manager): Promise<RetentionPolicy> {
-    const rows = await db.query<RetentionPolicy[]>(`SELECT tag, duration, starts, description FROM retention_policies WHERE tag = $1`, [tag]);
+    const rows = await db.query<RetentionPolicy[]>(`SELECT ${COLUMNS} FROM retention_policies WHERE tag = $1`, [tag]);
     if (!rows[0]) throw new DomainException('RETENTION_POLICY_NOT_FOUND', `There is no retention policy for the tag "${tag}"`);
     return rows[0];
+  }
+
+  /** R10.1: what a change of a tag's policy would change, without changing anything. */
+  async preview(tag: string, change: PolicyChange): Promise<PolicyPreview> {
+    const current = await this.get(tag);
+    const proposed = this.proposed(current, change);
+    const now = this.clock.now();
+    const [row] = await this.dataSource.query<Array<{ affected: string; sooner: string; later: string; due: string; held: string }>>(
+      `WITH next AS (
+         SELECT a.id, a.retain_until AS old_until, ${untilSql('a', 'c', '$2', '$3')} AS new_until, ${heldCondition('a', '$4')} AS held
+           FROM artifacts a JOIN conversations c ON c.id = a.conversation_id
+          WHERE a.retention_tag = $1 AND a.state IN ('pending', 'stored'))
+       SELECT count(*) FILTER (WHERE new_until <> old_until) AS affected,
+              count(*) FILTER (WHERE new_until < old_until) AS sooner,
+              count(*) FILTER (WHERE new_until > old_until) AS later,
+              count(*) FILTER (WHERE new_until <= $4 AND old_until > $4) AS due,
+              count(*) FILTER (WHERE new_until <= $4 AND old_until > $4 AND held) AS held
+         FROM next`,
+      [tag, proposed.duration, proposed.starts, now],
+    );
+    return {
+      current,
+      proposed,
+      affected: Number(row.affected),
+      sooner: Number(row.sooner),
+      later: Number(row.later),
+      dueAtOnce: Number(row.due),
+      heldAmongDue: Number(row.held),
+    };
+  }
+
+  /**
+   * Changes a tag's policy and recomputes retain_until for everything it
+   * covers, in one transaction, audited with what it did. The caller names the
+   * preview's counts it saw (`expectAffected`), so a change is made only
+   * after a dry run of exactly that change.
+   */
+  async change(actor: Participant, tag: string, change: PolicyChange, expectAffected: number): Promise<{ policy: RetentionPolicy; recomputed: number }> {
+    const preview = await this.preview(tag, change);
+    if (preview.affected !== expectAffected) {
+      throw new DomainException('CONFLICT', `The preview said ${expectAffected} items would change, now it is ${preview.affected}: preview again`);
+    }
+    const proposed = preview.proposed;
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT 1 FROM retention_policies WHERE tag = $1 FOR UPDATE`, [tag]);
+      await manager.query(`UPDATE retention_policies SET duration = $2, starts = $3, description = $4, updated_at = now() WHERE tag = $1`, [
+        tag,
+        proposed.duration,
+        proposed.starts,
+        proposed.description,
+      ]);
+      const [, recomputed] = await manager.query<[unknown[], number]>(
+        `UPDATE artifacts a SET retain_until = ${untilSql('a', 'c', '$2', '$3')}
+           FROM conversations c
+          WHERE c.id = a.conversation_id AND a.retention_tag = $1 AND a.state IN ('pending', 'stored')
+            AND a.retain_until IS DISTINCT FROM ${untilSql('a', 'c', '$2', '$3')}`,
+        [tag, proposed.duration, proposed.starts],
+      );
+      await this.audit.record(
+        {
+          actor: auditActor(actor),
+          action: 'retention.policy.change',
+          target: { type: 'retention_policy', id: tag },
+          outcome: 'allowed',
+          details: {
+            from: { duration: preview.current.duration, starts: preview.current.starts },
+            to: { duration: proposed.duration, starts: proposed.starts },
+            recomputed,
+            sooner: preview.sooner,
+            later: preview.later,
+          },
+        },
+        manager,
+      );
+      return { policy: proposed, recomputed };
+    });
+  }
+
+  private proposed(current: RetentionPolicy, change: PolicyChange): RetentionPolicy {
+    const duration = change.duration ?? current.duration;
+    if (!DURATION.test(duration) || /^P(0+[YMWD])+$/.test(duration)) {
+      throw new DomainException('VALIDATION_FAILED', 'duration must be an ISO 8601 duration of whole days, weeks, months or years, more than zero (P30D, P12M)');
+    }
+    return { ...current, duration, starts: change.starts ?? current.starts, description: change.description ?? current.description };
   }
 
   /**
@@ -37,4 +155,9 @@ export class RetentionPoliciesService {
     const [row] = await db.query<Array<{ until: Date }>>(`SELECT ($1::timestamptz + $2::interval) AS until`, [start, policy.duration]);
     return row.until;
   }
+}
+
+/** retain_until under a policy: from the close when that clock applies and the conversation is closed, else from capture. */
+function untilSql(artifact: string, conversation: string, durationParam: string, startsParam: string): string {
+  return `(CASE WHEN ${startsParam} = 'conversation_closed' AND ${conversation}.closed_at IS NOT NULL THEN ${conversation}.closed_at ELSE ${artifact}.captured_at END + ${durationParam}::interval)`;
 }

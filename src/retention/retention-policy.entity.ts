@@ -23,6 +23,14 @@ export class RetentionPolicyEntity {
   @Column({ type: 'text' })
   starts: RetentionClock;
 
+  /** What it covers: artifact kinds (and `chat_message` for message bodies) ... */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  kinds: string[];
+
+  /** ... and the purposes whose items default to this tag. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  purposes: string[];
+
   @Column({ type: 'text' })
   description: string;
 

@@ -1,12 +1,18 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { DirectoryModule } from '../directory/directory.module';
+import { LegalHoldEntity } from './legal-hold.entity';
+import { LegalHoldsService } from './legal-holds.service';
 import { RetentionPoliciesService } from './retention-policies.service';
 import { RetentionPolicyEntity } from './retention-policy.entity';
+import { RetentionController } from './retention.controller';
 
-/** Retention policies (R10.1); the purge and legal holds come with the retention issue. */
+/** Retention policies and legal holds (R10.1, R10.3); the purge builds on them. */
 @Module({
-  imports: [TypeOrmModule.forFeature([RetentionPolicyEntity])],
-  providers: [RetentionPoliciesService],
-  exports: [RetentionPoliciesService],
+  imports: [TypeOrmModule.forFeature([RetentionPolicyEntity, LegalHoldEntity]), AuditModule, DirectoryModule],
+  controllers: [RetentionController],
+  providers: [RetentionPoliciesService, LegalHoldsService],
+  exports: [RetentionPoliciesService, LegalHoldsService],
 })
 export class RetentionModule {}

@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import { FakeClock } from '../support/fake-clock';
+import { withClient } from '../support/postgres-server';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+function multipart(content: Buffer): { body: Buffer; type: string } {
+  const boundary = `----sd${randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\nContent-Type: text/plain\r\n\r\n`);
+  return { body: Buffer.concat([head, content, Buffer.from(`\r\n--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+}
+
+describe('retention policies and legal holds (R10.1, R10.3)', () => {
+  let app: TestApp;
+  const clock = new FakeClock();
+  let officer: string;
+  let agent: string;
+  const auth = (t: string) => ({ Authorization: `Bearer ${t}` });
+  const sql = async <T extends object = Record<string, unknown>>(text: string, params: unknown[] = []) =>
+    (await withClient(app.database.url, (c) => c.query<T>(text, params))).rows;
+
+  beforeAll(async () => {
+    app = await createTestApp({ clock });
+    officer = await app.token('privacy_officer', 'officer-retention');
+    agent = await app.token('agent', 'agent-retention');
+  });
+  afterAll(() => app.close());
+
+  /** A chat with one attachment; closed when asked. */
+  async function attachment(subject: string, close: boolean): Promise<{ artifactId: string; conversationId: string; customerId: string }> {
+    const customer = await app.token('customer', subject);
+    const conversation = (await request(app.url).post('/conversations').set(auth(customer)).expect(201)).body as { id: string; customerId: string };
+    const { body, type } = multipart(Buffer.from(`notes of ${subject}\n`));
+    const artifact = (await request(app.url).post(`/conversations/${conversation.id}/attachments`).set(auth(customer)).set('content-type', type).send(body).expect(201)).body as {
+      id: string;
+    };
+    if (close) {
+      await request(app.url).post(`/conversations/${conversation.id}/close`).set(auth(customer)).expect(200);
+      // Its transcripts are written after the close: wait for them, so counts are stable.
+      const deadline = Date.now() + 10_000;
+      while ((await sql(`SELECT 1 FROM artifacts WHERE conversation_id = $1 AND kind = 'chat_transcript' AND state = 'stored'`, [conversation.id])).length < 2) {
+        if (Date.now() > deadline) throw new Error('no transcripts');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    return { artifactId: artifact.id, conversationId: conversation.id, customerId: conversation.customerId };
+  }
+
+  describe('policies', () => {
+    it('lists each tag with its duration, clock and what it covers', async () => {
+      const res = await request(app.url).get('/retention/policies').set(auth(officer)).expect(200);
+      const byTag = Object.fromEntries((res.body as Array<{ tag: string }>).map((p) => [p.tag, p]));
+      expect(byTag.diagnostics).toMatchObject({ duration: 'P30D', starts: 'captured', kinds: ['diagnostics_bundle'], purposes: ['diagnostics'] });
+      expect(byTag.support_chat).toMatchObject({ duration: 'P12M', starts: 'conversation_closed', kinds: ['attachment', 'chat_transcript', 'chat_message'] });
+      await request(app.url).get('/retention/policies').set(auth(agent)).expect(403);
+    });
+
+    it('previews a change, refuses one that differs from its preview, then recomputes retain_until and audits it', async () => {
+      const open = await attachment('cust-policy-open', false);
+      const closed = await attachment('cust-policy-closed', true);
+      clock.advance(200 * 86_400_000); // ~6.5 months on
+      const preview = await request(app.url).post('/retention/policies/support_chat/preview').set(auth(officer)).send({ duration: 'P6M' }).expect(200);
+      expect(preview.body).toMatchObject({ current: { duration: 'P12M' }, proposed: { duration: 'P6M', starts: 'conversation_closed' } });
+      const countOf = async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM artifacts WHERE retention_tag = 'support_chat' AND state IN ('pending', 'stored')`))[0].n;
+      expect(preview.body.affected).toBe(await countOf());
+      expect(preview.body.sooner).toBe(preview.body.affected);
+      // Six months have passed for everything captured or closed at the start: all of it would be due at once.
+      expect(preview.body.dueAtOnce).toBeGreaterThanOrEqual(2);
+      const before = await sql(`SELECT retain_until FROM artifacts WHERE id = ANY($1) ORDER BY id`, [[open.artifactId, closed.artifactId]]);
+
+      await request(app.url).put('/retention/policies/support_chat').set(auth(agent)).send({ duration: 'P6M', expectAffected: preview.body.affected }).expect(403);
+      expect((await request(app.url).put('/retention/policies/support_chat').set(auth(officer)).send({ duration: 'P6M', expectAffected: 0 }).expect(409)).body.code).toBe('CONFLICT');
+      expect(await sql(`SELECT retain_until FROM artifacts WHERE id = ANY($1) ORDER BY id`, [[open.artifactId, closed.artifactId]])).toEqual(before);
+
+      const applied = await request(app.url).put('/retention/policies/support_chat').set(auth(officer)).send({ duration: 'P6M', expectAffected: preview.body.affected }).expect(200);
+      expect(applied.body).toMatchObject({ policy: { duration: 'P6M' }, recomputed: preview.body.affected });
+      const exact = await sql<{ id: string; exact: boolean }>(
+        `SELECT a.id, a.retain_until = (CASE WHEN c.closed_at IS NOT NULL THEN c.closed_at ELSE a.captured_at END + interval 'P6M') AS exact
+           FROM artifacts a JOIN conversations c ON c.id = a.conversation_id WHERE a.id = ANY($1)`,
+        [[open.artifactId, closed.artifactId]],
+      );
+      expect(exact.every((r) => r.exact)).toBe(true);
+      const [audit] = await sql(`SELECT action, outcome, details FROM audit_events WHERE target_type = 'retention_policy' AND target_id = 'support_chat'`);
+      expect(audit).toMatchObject({ action: 'retention.policy.change', outcome: 'allowed', details: { from: { duration: 'P12M' }, to: { duration: 'P6M' } } });
+
+      // Back to the default for the rest of the suite.
+      const back = await request(app.url).post('/retention/policies/support_chat/preview').set(auth(officer)).send({ duration: 'P12M' }).expect(200);
+      await request(app.url).put('/retention/policies/support_chat').set(auth(officer)).send({ duration: 'P12M', expectAffected: back.body.affected }).expect(200);
+    });
+
+    it('refuses a duration that is not ISO 8601 whole units, or zero', async () => {
+      for (const duration of ['30 days', 'PT1H', 'P', 'P0D', '-P1D']) {
+        const res = await request(app.url).post('/retention/policies/diagnostics/preview').set(auth(officer)).send({ duration });
+        expect(res.status).toBe(400);
+        expect(res.body.code).toBe('VALIDATION_FAILED');
+      }
+      expect((await request(app.url).post('/retention/policies/no_such_tag/preview').set(auth(officer)).send({ duration: 'P1D' }).expect(404)).body.code).toBe('RETENTION_POLICY_NOT_FOUND');
+    });
+  });
+
+  describe('legal holds', () => {
+    it('are placed on a subject, a conversation or an item, show what they cover, and are released, all audited', async () => {
+      const a = await attachment('cust-hold-a', true);
+      const subject = await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'subject', targetId: a.customerId, reason: 'Dispute 2026-114' }).expect(201);
+      expect(subject.body).toMatchObject({ scope: 'subject', targetId: a.customerId, active: true, releasedAt: null });
+      const covered = await request(app.url).get(`/legal-holds/${subject.body.id}`).set(auth(officer)).expect(200);
+      expect(covered.body.totals).toEqual([
+        { kind: 'attachment', purpose: 'support', items: 1, bytes: expect.any(Number) as number },
+        { kind: 'chat_transcript', purpose: 'support', items: 2, bytes: expect.any(Number) as number },
+      ]);
+      expect(covered.body.items.map((i: { id: string }) => i.id)).toContain(a.artifactId);
+
+      const item = await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'artifact', targetId: a.artifactId, reason: 'Evidence for case 7' }).expect(201);
+      await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'conversation', targetId: a.conversationId, reason: 'Complaint review' }).expect(201);
+      expect((await request(app.url).get('/legal-holds?active=true').set(auth(officer)).expect(200)).body.length).toBeGreaterThanOrEqual(3);
+
+      const released = await request(app.url).post(`/legal-holds/${item.body.id}/release`).set(auth(officer)).send({ reason: 'Case 7 closed' }).expect(200);
+      expect(released.body).toMatchObject({ active: false, releaseReason: 'Case 7 closed' });
+      await request(app.url).post(`/legal-holds/${item.body.id}/release`).set(auth(officer)).send({ reason: 'again' }).expect(409);
+      const trail = await sql(`SELECT action, reason FROM audit_events WHERE target_id = $1 ORDER BY seq`, [item.body.id]);
+      expect(trail).toEqual([
+        { action: 'legal_hold.place', reason: 'Evidence for case 7' },
+        { action: 'legal_hold.release', reason: 'Case 7 closed' },
+      ]);
+    });
+
+    it('lapse at their end date, on the injected clock', async () => {
+      const a = await attachment('cust-hold-end', false);
+      const endsAt = new Date(clock.now().getTime() + 86_400_000).toISOString();
+      const hold = await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'artifact', targetId: a.artifactId, reason: 'Until tomorrow', endsAt }).expect(201);
+      expect(hold.body.active).toBe(true);
+      clock.advance(86_400_001);
+      expect((await request(app.url).get(`/legal-holds/${hold.body.id}`).set(auth(officer)).expect(200)).body.hold.active).toBe(false);
+      expect((await request(app.url).get('/legal-holds?active=true').set(auth(officer)).expect(200)).body.map((h: { id: string }) => h.id)).not.toContain(hold.body.id);
+    });
+
+    it('only privacy officers place and release them; bad input gets a clear error', async () => {
+      const a = await attachment('cust-hold-bad', false);
+      await request(app.url).post('/legal-holds').set(auth(agent)).send({ scope: 'artifact', targetId: a.artifactId, reason: 'no' }).expect(403);
+      const admin = await app.token('admin', 'admin-holds');
+      await request(app.url).post('/legal-holds').set(auth(admin)).send({ scope: 'artifact', targetId: a.artifactId, reason: 'not mine' }).expect(403);
+      await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'artifact', targetId: a.customerId, reason: 'wrong kind of id' }).expect(404);
+      await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'planet', targetId: a.artifactId, reason: 'x' }).expect(400);
+      await request(app.url)
+        .post('/legal-holds')
+        .set(auth(officer))
+        .send({ scope: 'artifact', targetId: a.artifactId, reason: 'past', endsAt: new Date(clock.now().getTime() - 1000).toISOString() })
+        .expect(400);
+    });
+  });
+});
