@@ -17,6 +17,7 @@ import { HealthModule } from './health/health.module';
 import { IdentityModule } from './identity/identity.module';
 import { httpLoggingOptions } from './logging/logger';
 import { StorageModule } from './storage/storage.module';
+import { PurgeModule } from './retention/purge.module';
 import { RetentionModule } from './retention/retention.module';
 import { RuntimeOptions } from './runtime-options';
 import { SystemModule } from './system/system.module';
@@ -57,6 +58,7 @@ export class AppModule {
         AuditModule,
         RetentionModule,
         ArtifactsModule,
+        PurgeModule,
         { module: RuntimeOptionsModule, global: true, providers: [runtimeOptions], exports: [RuntimeOptions] },
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

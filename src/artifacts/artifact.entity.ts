@@ -22,7 +22,13 @@ export type ArtifactState = (typeof ARTIFACT_STATES)[number];
 @Check('CHK_artifacts_legal_basis', `("legal_basis" = 'contract' AND "consent_event_id" IS NULL) OR ("legal_basis" = 'consent' AND "consent_event_id" IS NOT NULL)`)
 @Check('CHK_artifacts_captured_by_kind', `"captured_by_kind" IN ('customer', 'staff', 'system', 'telephony')`)
 @Check('CHK_artifacts_stored', `"state" <> 'stored' OR ("storage_key" IS NOT NULL AND "size" IS NOT NULL AND "sha256" IS NOT NULL)`)
+@Check(
+  'CHK_artifacts_tombstone',
+  `"state" <> 'purged' OR ("storage_key" IS NULL AND "file_name" IS NULL AND "sha256" IS NULL AND "source_ref" IS NULL AND "captured_by_id" IS NULL AND "attributes" = '{}'::jsonb AND "purged_at" IS NOT NULL)`,
+)
+@Check('CHK_artifacts_purge_reason', `"purge_reason" IS NULL OR "purge_reason" IN ('retention', 'consent_withdrawn', 'erasure')`)
 @Index('IDX_artifacts_retain_until', ['retainUntil'], { where: `"state" IN ('stored', 'purging')` })
+@Index('IDX_artifacts_purge_now', ['purgeReason'], { where: `"state" = 'stored' AND "purge_reason" IS NOT NULL` })
 @Index('IDX_artifacts_conversation', ['conversationId', 'capturedAt'])
 @Index('IDX_artifacts_customer', ['customerId', 'capturedAt'])
 @Index('IDX_artifacts_pending', ['capturedAt'], { where: `"state" = 'pending'` })
@@ -119,4 +125,14 @@ export class ArtifactEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
+
+  /** Set when its consent is withdrawn (R10.4) or its erasure granted: it goes at the next run, whatever retain_until says. */
+  @Column({ name: 'purge_reason', type: 'text', nullable: true })
+  purgeReason: 'retention' | 'consent_withdrawn' | 'erasure' | null;
+
+  @Column({ name: 'purged_at', type: 'timestamptz', nullable: true })
+  purgedAt: Date | null;
+
+  @Column({ name: 'purge_run_id', type: 'uuid', nullable: true })
+  purgeRunId: string | null;
 }

@@ -13,11 +13,21 @@ import { CONVERSATION_EVENTS, type ConversationChangedEvent } from '../conversat
 import { ConversationsService } from '../conversations/conversations.service';
 import type { Participant } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
+import { heldCondition } from '../retention/legal-holds.service';
 import { RetentionPoliciesService } from '../retention/retention-policies.service';
 import { BLOB_STORE, type BlobStore } from '../storage/blob-store';
 import type { ArtifactKind } from './artifact.entity';
 import { toArtifactView, type ArtifactRow, type ArtifactView } from './artifact.views';
 import { inspectContent, sanitizeFileName, SizeLimit } from './content-inspection';
+
+export interface PurgeCandidate {
+  id: string;
+  storage_key: string | null;
+  kind: string;
+  purpose: string;
+  retention_tag: string;
+  size: string | null;
+}
 
 export interface Capturer {
   kind: 'customer' | 'staff' | 'system' | 'telephony';
@@ -260,6 +270,112 @@ export class ArtifactsService {
     } catch (err) {
       this.logger.warn(`capture ${id} left pending, its object could not be checked: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  // --- the purge's steps (retention/purge.service.ts drives them) -------------------------
+
+  /**
+   * Claims up to `limit` stored items that are due at `now` (past retain_until,
+   * or marked to go now) and not under a hold: they become `purging`. Rows
+   * another run holds are skipped, so two runs never take the same item.
+   */
+  async claimForPurge(now: Date, limit: number, runId: string): Promise<PurgeCandidate[]> {
+    const [rows] = await this.dataSource.query<[PurgeCandidate[], number]>(
+      `UPDATE artifacts a SET state = 'purging', purge_run_id = $3
+        WHERE a.id IN (
+          SELECT d.id FROM artifacts d
+           WHERE d.state = 'stored' AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND NOT ${heldCondition('d', '$1')}
+           ORDER BY d.retain_until LIMIT $2 FOR UPDATE SKIP LOCKED)
+        RETURNING a.id, a.storage_key, a.kind, a.purpose, a.retention_tag, a.size`,
+      [now, limit, runId],
+    );
+    return rows;
+  }
+
+  /** Items a run claimed but did not finish (it crashed, or its store failed): the next run completes them. */
+  async stuckInPurging(limit: number, runId: string): Promise<PurgeCandidate[]> {
+    const [rows] = await this.dataSource.query<[PurgeCandidate[], number]>(
+      `UPDATE artifacts a SET purge_run_id = $2
+        WHERE a.id IN (SELECT id FROM artifacts WHERE state = 'purging' ORDER BY retain_until LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING a.id, a.storage_key, a.kind, a.purpose, a.retention_tag, a.size`,
+      [limit, runId],
+    );
+    return rows;
+  }
+
+  /** Objects gone: the rows become content-free tombstones (R10.2). */
+  async tombstone(ids: string[], runId: string, now: Date): Promise<PurgeCandidate[]> {
+    if (ids.length === 0) return [];
+    const [rows] = await this.dataSource.query<[PurgeCandidate[], number]>(
+      `UPDATE artifacts SET state = 'purged', storage_key = NULL, file_name = NULL, sha256 = NULL, source_ref = NULL, captured_by_id = NULL,
+              attributes = '{}'::jsonb, purged_at = $2, purge_run_id = $3, purge_reason = COALESCE(purge_reason, 'retention')
+        WHERE id = ANY($1) AND state = 'purging'
+        RETURNING id, NULL AS storage_key, kind, purpose, retention_tag, size`,
+      [ids, now, runId],
+    );
+    return rows;
+  }
+
+  /** Claimed items whose objects could not be deleted go back to `stored`, unchanged. */
+  async unclaim(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.dataSource.query(`UPDATE artifacts SET state = 'stored' WHERE id = ANY($1) AND state = 'purging'`, [ids]);
+  }
+
+  /** What a run would take (dry run), and what holds keep back, per kind x purpose x tag. */
+  async dueForPurge(now: Date, cap: number): Promise<{ due: PurgeCandidate[]; held: number }> {
+    const due = await this.dataSource.query<PurgeCandidate[]>(
+      `SELECT id, storage_key, kind, purpose, retention_tag, size FROM artifacts d
+        WHERE d.state IN ('stored', 'purging') AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND NOT ${heldCondition('d', '$1')}
+        ORDER BY retain_until LIMIT $2`,
+      [now, cap],
+    );
+    const [held] = await this.dataSource.query<Array<{ n: string }>>(
+      `SELECT count(*) AS n FROM artifacts d WHERE d.state = 'stored' AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND ${heldCondition('d', '$1')}`,
+      [now],
+    );
+    return { due, held: Number(held.n) };
+  }
+
+  /** R10.4: items whose legal basis was one of these consent events go at the next run (holds excepted). */
+  async markForPurge(consentEventIds: string[], reason: 'consent_withdrawn' | 'erasure'): Promise<string[]> {
+    if (consentEventIds.length === 0) return [];
+    const [rows] = await this.dataSource.query<[Array<{ id: string }>, number]>(
+      `UPDATE artifacts SET purge_reason = $2 WHERE consent_event_id = ANY($1) AND state IN ('pending', 'stored') AND purge_reason IS NULL RETURNING id`,
+      [consentEventIds, reason],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * R10.4: what of a customer's was purged (and why), and what is past its
+   * time or marked to go but kept because a legal hold covers it.
+   */
+  async purgeReport(customerId: string): Promise<{
+    purged: Array<{ id: string; kind: string; purpose: string; reason: string; purgedAt: string }>;
+    keptUnderHold: Array<{ id: string; kind: string; purpose: string; reason: string; note: string }>;
+  }> {
+    const now = this.clock.now();
+    const purged = await this.dataSource.query<Array<{ id: string; kind: string; purpose: string; purge_reason: string; purged_at: Date }>>(
+      `SELECT id, kind, purpose, purge_reason, purged_at FROM artifacts WHERE customer_id = $1 AND state = 'purged' ORDER BY purged_at DESC LIMIT 500`,
+      [customerId],
+    );
+    const kept = await this.dataSource.query<Array<{ id: string; kind: string; purpose: string; purge_reason: string | null }>>(
+      `SELECT id, kind, purpose, purge_reason FROM artifacts d
+        WHERE d.customer_id = $1 AND d.state = 'stored' AND (d.retain_until <= $2 OR d.purge_reason IS NOT NULL) AND ${heldCondition('d', '$2')}
+        ORDER BY retain_until LIMIT 500`,
+      [customerId, now],
+    );
+    return {
+      purged: purged.map((r) => ({ id: r.id, kind: r.kind, purpose: r.purpose, reason: r.purge_reason, purgedAt: r.purged_at.toISOString() })),
+      keptUnderHold: kept.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        purpose: r.purpose,
+        reason: r.purge_reason ?? 'retention',
+        note: 'Kept because a legal hold covers it; it is removed once the hold ends.',
+      })),
+    };
   }
 
   /** Who may add a file to a conversation: its customer, or the agent handling it, while it is open. */

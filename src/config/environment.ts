@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform, plainToInstance } from 'class-transformer';
+import { validateCronExpression } from 'cron';
 import {
   IsBoolean,
   IsEmail,
@@ -228,6 +229,16 @@ export class EnvironmentVariables {
   @IntSetting(1, 10_240)
   RECORDING_MAX_MB: number = 1024;
 
+  // --- retention ------------------------------------------------------------
+  /** When the purge runs (cron, 5 fields); every instance schedules it, one runs at a time. */
+  @IsString()
+  @Matches(/^(\S+\s+){4}\S+$/, { message: 'must be a cron expression of 5 fields, e.g. */15 * * * *' })
+  PURGE_CRON: string = '*/15 * * * *';
+
+  /** Most items one run purges (the rest wait for the next run). */
+  @IntSetting(1, 10_000_000)
+  PURGE_MAX_ITEMS_PER_RUN: number = 100_000;
+
   // --- consent --------------------------------------------------------------
   /** How long a customer has to answer a consent request; unanswered, it expires (silence is not consent, R1.1). */
   @IntSetting(30, 86_400)
@@ -285,6 +296,8 @@ function crossFieldErrors(env: EnvironmentVariables): string[] {
   if (env.NODE_ENV === 'production' && env.JWT_SECRET === DEMO_JWT_SECRET) {
     out.push('JWT_SECRET is the published demo secret; set a secret of your own in production');
   }
+  const cron = validateCronExpression(env.PURGE_CRON);
+  if (!cron.valid) out.push(`PURGE_CRON: ${env.PURGE_CRON} is not a valid cron expression (${cron.error?.message ?? 'invalid'})`);
   if (!isTimeZone(env.DISPLAY_TIME_ZONE)) {
     out.push(`DISPLAY_TIME_ZONE: ${env.DISPLAY_TIME_ZONE} is not a time zone this runtime knows`);
   }

@@ -360,6 +360,21 @@ export class ConsentService {
     return this.ledger.append(manager, { ...base, type: 'granted', locale: text.locale, text: { versionId: text.id, sha256: text.sha256 } });
   }
 
+  /**
+   * R10.4: the grants a withdrawal takes back: for a standing withdrawal every
+   * earlier grant of that purpose; in a conversation, the earlier grants made
+   * in that conversation (a standing grant still holds there).
+   */
+  async grantsRevokedBy(withdrawal: ConsentEventView): Promise<string[]> {
+    const rows = await this.dataSource.query<Array<{ id: string }>>(
+      `SELECT id FROM consent_events
+        WHERE customer_id = $1 AND purpose = $2 AND type = 'granted' AND position < $3
+          AND ($4::uuid IS NULL OR conversation_id = $4)`,
+      [withdrawal.customerId, withdrawal.purpose, withdrawal.position, withdrawal.conversationId],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** After commit: this instance's gate sees the decision at once, then whoever reacts to it hears of it. */
   announce(row: EventRow): ConsentEventView {
     this.cache.invalidate(row.customer_id);

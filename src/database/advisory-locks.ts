@@ -4,4 +4,5 @@ export const ADVISORY_LOCKS = {
   consentTexts: 72_410_002,
   auditChain: 72_410_003,
   pendingCleanup: 72_410_004,
+  purge: 72_410_005,
 } as const;

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { DirectoryModule } from '../directory/directory.module';
 import { LegalHoldEntity } from './legal-hold.entity';
+import { PurgeRunEntity } from './purge-run.entity';
 import { LegalHoldsService } from './legal-holds.service';
 import { RetentionPoliciesService } from './retention-policies.service';
 import { RetentionPolicyEntity } from './retention-policy.entity';
@@ -10,7 +11,7 @@ import { RetentionController } from './retention.controller';
 
 /** Retention policies and legal holds (R10.1, R10.3); the purge builds on them. */
 @Module({
-  imports: [TypeOrmModule.forFeature([RetentionPolicyEntity, LegalHoldEntity]), AuditModule, DirectoryModule],
+  imports: [TypeOrmModule.forFeature([RetentionPolicyEntity, LegalHoldEntity, PurgeRunEntity]), AuditModule, DirectoryModule],
   controllers: [RetentionController],
   providers: [RetentionPoliciesService, LegalHoldsService],
   exports: [RetentionPoliciesService, LegalHoldsService],

@@ -174,8 +174,15 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     expect((await upload(`/telephony/calls/${callId}/recordings/2`, wav(1000)).expect(403)).body.code).toBe('CONSENT_REQUIRED');
     const rows = (await stored()).filter((r) => r.kind === 'call_recording');
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ kind: 'call_recording', purpose: 'call_recording', legal_basis: 'consent', attributes: { providerCallId: callId, segment: 1 } });
+    expect(rows[0]).toMatchObject({ kind: 'call_recording', purpose: 'call_recording', legal_basis: 'consent' });
     expect(rows[0].consent_event_id).toBe(first.body.consentEventId);
+    // R10.4: what the withdrawn consent covered is purged at once; the tombstone keeps no call reference.
+    const deadline = Date.now() + 10_000;
+    while ((await sql(`SELECT state FROM artifacts WHERE id = $1`, [first.body.id]))[0].state !== 'purged') {
+      if (Date.now() > deadline) throw new Error('segment not purged after the withdrawal');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(await sql(`SELECT purge_reason, attributes FROM artifacts WHERE id = $1`, [first.body.id])).toEqual([{ purge_reason: 'consent_withdrawn', attributes: {} }]);
     // The store holds exactly the objects of the stored rows: refused segments left nothing behind.
     const store = app.app.get<BlobStore>(BLOB_STORE);
     const keys: string[] = [];

@@ -1,0 +1,79 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
+import { ArtifactsService } from '../artifacts/artifacts.service';
+import { AppConfig } from '../config/app-config';
+import { CONSENT_EVENTS, type ConsentWithdrawnEvent } from '../consent/consent.events';
+import { ConsentService } from '../consent/consent.service';
+import { RuntimeOptions } from '../runtime-options';
+import { PurgeService } from './purge.service';
+import type { PurgeTrigger } from './purge-run.entity';
+
+const JOB = 'purge';
+/** After a withdrawal, tries every 10 s until a run got through: well within a minute (R10.4). */
+const WITHDRAWAL_RETRY_MS = 10_000;
+const WITHDRAWAL_ATTEMPTS = 6;
+
+/**
+ * Runs the purge on its schedule (PURGE_CRON) on every instance (the lock
+ * lets one at a time through), and at once after a withdrawal of consent
+ * has marked what that consent covered.
+ */
+@Injectable()
+export class PurgeJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(PurgeJob.name);
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(
+    private readonly purge: PurgeService,
+    private readonly artifacts: ArtifactsService,
+    private readonly consent: ConsentService,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly config: AppConfig,
+    private readonly runtime: RuntimeOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.runtime.startupTasks) return;
+    const job = CronJob.from({ cronTime: this.config.purge.cron, onTick: () => void this.run('schedule'), start: false });
+    this.scheduler.addCronJob(JOB, job);
+    job.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    if (this.scheduler.doesExist('cron', JOB)) this.scheduler.deleteCronJob(JOB);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  run(trigger: PurgeTrigger) {
+    const work = this.purge
+      .run({ trigger })
+      .catch((err: unknown) => {
+        this.logger.error(`purge failed: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      })
+      .finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+    return work;
+  }
+
+  /** R10.4: what the withdrawn consent covered goes now, not on the schedule (legal holds excepted). */
+  @OnEvent(CONSENT_EVENTS.withdrawn, { async: true, promisify: true })
+  async onWithdrawn({ event }: ConsentWithdrawnEvent): Promise<void> {
+    try {
+      const grants = await this.consent.grantsRevokedBy(event);
+      const marked = await this.artifacts.markForPurge(grants, 'consent_withdrawn');
+      if (marked.length === 0) return;
+      for (let attempt = 0; attempt < WITHDRAWAL_ATTEMPTS && !this.closed; attempt++) {
+        const result = await this.run('withdrawal');
+        if (result && result.status !== 'skipped') return;
+        await new Promise((resolve) => setTimeout(resolve, WITHDRAWAL_RETRY_MS).unref());
+      }
+    } catch (err) {
+      this.logger.error(`purge after a withdrawal failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}

@@ -1,0 +1,196 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { hostname } from 'node:os';
+import type { DataSource } from 'typeorm';
+import { ArtifactsService, type PurgeCandidate } from '../artifacts/artifacts.service';
+import { AuditService } from '../audit/audit.service';
+import { Clock } from '../clock/clock';
+import { AppConfig } from '../config/app-config';
+import { ADVISORY_LOCKS } from '../database/advisory-locks';
+import { BLOB_STORE, type BlobStore } from '../storage/blob-store';
+import type { PurgeFailure, PurgeStatus, PurgeTotal, PurgeTrigger } from './purge-run.entity';
+
+const BATCH = 500;
+
+export interface PurgeRunView {
+  id: string | null;
+  instance: string;
+  trigger: PurgeTrigger;
+  dryRun: boolean;
+  status: PurgeStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  itemsPurged: number;
+  bytesPurged: number;
+  itemsHeld: number;
+  totals: PurgeTotal[];
+  failures: PurgeFailure[];
+}
+
+interface RunRow {
+  id: string;
+  instance: string;
+  trigger: PurgeTrigger;
+  dry_run: boolean;
+  status: PurgeStatus;
+  started_at: Date;
+  finished_at: Date | null;
+  items_purged: number;
+  bytes_purged: string;
+  items_held: number;
+  totals: PurgeTotal[];
+  failures: PurgeFailure[];
+}
+
+const toView = (r: RunRow): PurgeRunView => ({
+  id: r.id,
+  instance: r.instance,
+  trigger: r.trigger,
+  dryRun: r.dry_run,
+  status: r.status,
+  startedAt: r.started_at.toISOString(),
+  finishedAt: r.finished_at?.toISOString() ?? null,
+  itemsPurged: r.items_purged,
+  bytesPurged: Number(r.bytes_purged),
+  itemsHeld: r.items_held,
+  totals: r.totals,
+  failures: r.failures,
+});
+
+/**
+ * The purge (R10.2, R10.5). One run at a time across instances (advisory
+ * lock). It first completes what an earlier run left `purging`, then claims
+ * due, unheld items in batches by retain_until (re-checked as it claims),
+ * deletes their objects in batches, and turns each row whose object is gone
+ * into a tombstone. An item whose object could not be deleted goes back to
+ * `stored` and is named in the run's failures. Safe to kill at any point.
+ */
+@Injectable()
+export class PurgeService {
+  private readonly logger = new Logger(PurgeService.name);
+  readonly instance = `${hostname()}:${process.pid}`;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+    private readonly artifacts: ArtifactsService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** One run; `skipped` (and no record) when another instance is running one. */
+  async run(options: { trigger: PurgeTrigger; dryRun?: boolean; cap?: number; onProgress?: (done: number) => void }): Promise<PurgeRunView> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [ADVISORY_LOCKS.purge])) as Array<{ locked: boolean }>;
+      if (!locked) {
+        const now = this.clock.now().toISOString();
+        return { id: null, instance: this.instance, trigger: options.trigger, dryRun: options.dryRun ?? false, status: 'skipped', startedAt: now, finishedAt: now, itemsPurged: 0, bytesPurged: 0, itemsHeld: 0, totals: [], failures: [] };
+      }
+      try {
+        return await this.locked(options);
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock($1)`, [ADVISORY_LOCKS.purge]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  async runs(limit: number): Promise<PurgeRunView[]> {
+    const rows = await this.dataSource.query<RunRow[]>(`SELECT * FROM purge_runs ORDER BY started_at DESC, id LIMIT $1`, [limit]);
+    return rows.map(toView);
+  }
+
+  private async locked(options: { trigger: PurgeTrigger; dryRun?: boolean; cap?: number; onProgress?: (done: number) => void }): Promise<PurgeRunView> {
+    const cap = options.cap ?? this.config.purge.maxItemsPerRun;
+    const dryRun = options.dryRun ?? false;
+    const [run] = await this.dataSource.query<RunRow[]>(
+      `INSERT INTO purge_runs (instance, trigger, dry_run, status, started_at) VALUES ($1, $2, $3, 'running', $4) RETURNING *`,
+      [this.instance, options.trigger, dryRun, this.clock.now()],
+    );
+    const totals = new Map<string, PurgeTotal>();
+    const failures: PurgeFailure[] = [];
+    let purged = 0;
+    const count = (rows: PurgeCandidate[]) => {
+      for (const r of rows) {
+        const key = `${r.kind}|${r.purpose}|${r.retention_tag}`;
+        const total = totals.get(key) ?? { kind: r.kind, purpose: r.purpose, tag: r.retention_tag, items: 0, bytes: 0 };
+        total.items += 1;
+        total.bytes += Number(r.size ?? 0);
+        totals.set(key, total);
+      }
+      purged += rows.length;
+      options.onProgress?.(purged);
+    };
+    let status: PurgeStatus = 'completed';
+    let held = 0;
+    try {
+      const now = this.clock.now();
+      if (dryRun) {
+        const due = await this.artifacts.dueForPurge(now, cap);
+        count(due.due);
+        held = due.held;
+      } else {
+        // What a crashed or failed run left half done, first.
+        for (let stuck = await this.artifacts.stuckInPurging(BATCH, run.id); stuck.length > 0 && purged < cap; stuck = await this.artifacts.stuckInPurging(BATCH, run.id)) {
+          const done = await this.purgeBatch(stuck, run.id, failures);
+          count(done);
+          if (done.length === 0) break; // all of them failed again: the store is down
+        }
+        while (purged < cap) {
+          const claimed = await this.artifacts.claimForPurge(now, Math.min(BATCH, cap - purged), run.id);
+          if (claimed.length === 0) break;
+          const done = await this.purgeBatch(claimed, run.id, failures);
+          count(done);
+          if (done.length === 0) break; // nothing got through (the store is down): the next run retries
+        }
+        held = (await this.artifacts.dueForPurge(now, 0)).held;
+      }
+    } catch (err) {
+      status = 'failed';
+      failures.push({ artifactId: '*', reason: err instanceof Error ? err.message : String(err) });
+      this.logger.error(`purge run failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const totalList = [...totals.values()];
+    const bytes = totalList.reduce((sum, t) => sum + t.bytes, 0);
+    const [[finished]] = await this.dataSource.query<[RunRow[], number]>(
+      `UPDATE purge_runs SET status = $2, finished_at = $3, items_purged = $4, bytes_purged = $5, totals = $6, failures = $7, items_held = $8
+        WHERE id = $1 RETURNING *`,
+      [run.id, status, this.clock.now(), purged, bytes, JSON.stringify(totalList), JSON.stringify(failures.slice(0, 1000)), held],
+    );
+    if (!dryRun && (purged > 0 || failures.length > 0)) {
+      await this.audit.record({
+        actor: { kind: 'system', id: null, role: null },
+        action: 'retention.purge',
+        target: { type: 'purge_run', id: run.id },
+        outcome: 'allowed',
+        details: { trigger: options.trigger, items: purged, bytes, failures: failures.length },
+      });
+    }
+    return toView(finished);
+  }
+
+  /** Deletes a batch's objects, then tombstones the rows whose objects are gone; the rest go back unchanged. */
+  private async purgeBatch(rows: PurgeCandidate[], runId: string, failures: PurgeFailure[]): Promise<PurgeCandidate[]> {
+    const withKey = rows.filter((r) => r.storage_key !== null);
+    let deleted = new Set<string>();
+    const failedKeys = new Map<string, string>();
+    if (withKey.length > 0) {
+      try {
+        const result = await this.store.deleteMany(withKey.map((r) => r.storage_key!));
+        deleted = new Set(result.deleted);
+        for (const f of result.failed) failedKeys.set(f.key, f.reason);
+      } catch (err) {
+        for (const r of withKey) failedKeys.set(r.storage_key!, err instanceof Error ? err.message : 'the store could not be reached');
+      }
+    }
+    const gone = rows.filter((r) => r.storage_key === null || deleted.has(r.storage_key)).map((r) => r.id);
+    const failed = rows.filter((r) => r.storage_key !== null && !deleted.has(r.storage_key));
+    for (const r of failed) failures.push({ artifactId: r.id, reason: failedKeys.get(r.storage_key!) ?? 'not deleted' });
+    await this.artifacts.unclaim(failed.map((r) => r.id));
+    return this.artifacts.tombstone(gone, runId, this.clock.now());
+  }
+}

@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import { ArtifactsService } from '../../src/artifacts/artifacts.service';
+import { AppConfig } from '../../src/config/app-config';
+import { PurgeService } from '../../src/retention/purge.service';
+import type { BlobStore } from '../../src/storage/blob-store';
+import { createBlobStore } from '../../src/storage/storage.module';
+import { ChatClient } from '../support/chat-client';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { FakeClock } from '../support/fake-clock';
+import { withClient } from '../support/postgres-server';
+import { startS3Server, type TestS3Server } from '../support/s3-server';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+const DAY = 86_400_000;
+
+function multipart(content: Buffer): { body: Buffer; type: string } {
+  const boundary = `----sd${randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\nContent-Type: text/plain\r\n\r\n`);
+  return { body: Buffer.concat([head, content, Buffer.from(`\r\n--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+}
+
+describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () => {
+  let s3: TestS3Server;
+  let database: TestDatabase;
+  let app: TestApp;
+  let store: BlobStore;
+  let agent: string;
+  let officer: string;
+  const clock = new FakeClock();
+  const auth = (t: string) => ({ Authorization: `Bearer ${t}` });
+  const sql = async <T extends object = Record<string, unknown>>(text: string, params: unknown[] = []) =>
+    (await withClient(database.url, (c) => c.query<T>(text, params))).rows;
+  const purge = () => app.app.get(PurgeService).run({ trigger: 'command' });
+  const keyOf = async (id: string) => (await sql<{ storage_key: string }>(`SELECT storage_key FROM artifacts WHERE id = $1`, [id]))[0].storage_key;
+
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    database = await createTestDatabase();
+    app = await createTestApp({ database, clock, env: s3.env });
+    store = createBlobStore(AppConfig.fromEnv({ NODE_ENV: 'test', DATA_DIR: app.dataDir, ...s3.env }));
+    agent = await app.token('agent', 'agent-purge');
+    officer = await app.token('privacy_officer', 'officer-purge');
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+    await s3?.dispose();
+  });
+
+  async function chat(subject: string) {
+    const customer = await app.token('customer', subject);
+    const conversation = (await request(app.url).post('/conversations').set(auth(customer)).expect(201)).body as { id: string; customerId: string };
+    await request(app.url).post(`/conversations/${conversation.id}/assign`).set(auth(agent)).send({}).expect(200);
+    return { customer, conversationId: conversation.id, customerId: conversation.customerId };
+  }
+  async function attach(token: string, conversationId: string): Promise<string> {
+    const { body, type } = multipart(randomBytes(3000));
+    return ((await request(app.url).post(`/conversations/${conversationId}/attachments`).set(auth(token)).set('content-type', type).send(body).expect(201)).body as { id: string }).id;
+  }
+  async function diagnostics(customer: string, conversationId: string): Promise<string> {
+    const socket = await ChatClient.connect(app.url, customer);
+    try {
+      const asked = await request(app.url).post(`/conversations/${conversationId}/consent-requests`).set(auth(agent)).send({ purposes: ['diagnostics'] }).expect(201);
+      const prompt = asked.body.prompts[0] as { requestId: string; textHash: string };
+      const answer = await socket.call<{ uploadToken: { token: string } }>('consent.answer', { requestId: prompt.requestId, decision: 'grant', textHash: prompt.textHash });
+      const zip = Buffer.concat([Buffer.from('504b030414000000', 'hex'), randomBytes(2000)]);
+      const res = await request(app.url).post(`/conversations/${conversationId}/diagnostics`).set('x-upload-token', answer.uploadToken.token).set('content-type', 'application/zip').send(zip).expect(201);
+      return (res.body as { id: string }).id;
+    } finally {
+      socket.close();
+    }
+  }
+
+  it('purges an item on the first run after its retain_until and not before, leaving a content-free tombstone and a run record', async () => {
+    const c = await chat('cust-purge-time');
+    const id = await diagnostics(c.customer, c.conversationId);
+    const key = await keyOf(id);
+    clock.advance(30 * DAY - 60_000);
+    await purge();
+    expect((await sql(`SELECT state FROM artifacts WHERE id = $1`, [id]))[0].state).toBe('stored');
+    clock.advance(120_000);
+    const run = await purge();
+    expect(run).toMatchObject({ status: 'completed', dryRun: false, failures: [] });
+    expect(run.totals).toEqual(expect.arrayContaining([{ kind: 'diagnostics_bundle', purpose: 'diagnostics', tag: 'diagnostics', items: 1, bytes: 2008 }]));
+    const [row] = await sql(`SELECT * FROM artifacts WHERE id = $1`, [id]);
+    // Every column of the tombstone: what stays, and what is gone.
+    expect(row).toEqual({
+      id,
+      kind: 'diagnostics_bundle',
+      conversation_id: c.conversationId,
+      customer_id: c.customerId,
+      purpose: 'diagnostics',
+      legal_basis: 'consent',
+      consent_event_id: expect.any(String),
+      retention_tag: 'diagnostics',
+      retain_until: expect.any(Date),
+      state: 'purged',
+      storage_key: null,
+      size: '2008',
+      sha256: null,
+      content_type: 'application/zip',
+      file_name: null,
+      source_ref: null,
+      attributes: {},
+      captured_by_kind: 'customer',
+      captured_by_id: null,
+      captured_at: expect.any(Date),
+      stored_at: expect.any(Date),
+      created_at: expect.any(Date),
+      purge_reason: 'retention',
+      purged_at: clock.now(),
+      purge_run_id: run.id,
+    });
+    expect(await store.head(key)).toBeUndefined();
+    const runs = await request(app.url).get('/retention/purge-runs').set(auth(officer)).expect(200);
+    expect(runs.body[0]).toMatchObject({ id: run.id, instance: expect.any(String), itemsPurged: run.itemsPurged });
+  });
+
+  it('keeps a held item, and purges it on the first run after the hold is released', async () => {
+    const c = await chat('cust-purge-hold');
+    const id = await diagnostics(c.customer, c.conversationId);
+    const hold = await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'subject', targetId: c.customerId, reason: 'Case 12' }).expect(201);
+    clock.advance(31 * DAY);
+    const held = await purge();
+    expect(held.itemsHeld).toBeGreaterThanOrEqual(1);
+    expect((await sql(`SELECT state FROM artifacts WHERE id = $1`, [id]))[0].state).toBe('stored');
+    expect(await store.head(await keyOf(id))).toBeDefined();
+    await request(app.url).post(`/legal-holds/${hold.body.id}/release`).set(auth(officer)).send({ reason: 'Case 12 closed' }).expect(200);
+    await purge();
+    expect((await sql(`SELECT state FROM artifacts WHERE id = $1`, [id]))[0].state).toBe('purged');
+  });
+
+  it('purges exactly the items of a withdrawn consent, at once; a hold keeps one back and says so', async () => {
+    const c = await chat('cust-purge-withdraw');
+    const other = await chat('cust-purge-withdraw');
+    const withdrawn = await diagnostics(c.customer, c.conversationId);
+    const heldBack = await diagnostics(c.customer, c.conversationId);
+    const otherConversation = await diagnostics(other.customer, other.conversationId);
+    const attachment = await attach(c.customer, c.conversationId);
+    await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'artifact', targetId: heldBack, reason: 'Evidence' }).expect(201);
+
+    const socket = await ChatClient.connect(app.url, c.customer);
+    await socket.call('consent.withdraw', { conversationId: c.conversationId, purpose: 'diagnostics' });
+    socket.close();
+    const deadline = Date.now() + 10_000;
+    while ((await sql(`SELECT state FROM artifacts WHERE id = $1`, [withdrawn]))[0].state !== 'purged') {
+      if (Date.now() > deadline) throw new Error('not purged within 10 s');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const states = Object.fromEntries(
+      (await sql<{ id: string; state: string; purge_reason: string | null }>(`SELECT id, state, purge_reason FROM artifacts WHERE id = ANY($1)`, [[withdrawn, heldBack, otherConversation, attachment]])).map(
+        (r) => [r.id, [r.state, r.purge_reason]],
+      ),
+    );
+    expect(states).toEqual({
+      [withdrawn]: ['purged', 'consent_withdrawn'],
+      [heldBack]: ['stored', 'consent_withdrawn'],
+      [otherConversation]: ['stored', null],
+      [attachment]: ['stored', null],
+    });
+    const report = await request(app.url).get('/me/purged').set(auth(c.customer)).expect(200);
+    expect(report.body.purged).toEqual([expect.objectContaining({ id: withdrawn, kind: 'diagnostics_bundle', reason: 'consent_withdrawn' })]);
+    expect(report.body.keptUnderHold).toEqual([expect.objectContaining({ id: heldBack, reason: 'consent_withdrawn', note: expect.stringContaining('legal hold') })]);
+  });
+
+  it('completes a run killed between deleting objects and updating rows', async () => {
+    const c = await chat('cust-purge-crash');
+    const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
+    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
+    // The first half of a run: claimed, objects deleted, then the process died.
+    const artifacts = app.app.get(ArtifactsService);
+    const claimed = await artifacts.claimForPurge(clock.now(), 10, '00000000-0000-4000-8000-000000000000');
+    expect(claimed.map((r) => r.id).sort()).toEqual([...ids].sort());
+    await store.deleteMany(claimed.map((r) => r.storage_key!));
+    expect((await sql(`SELECT DISTINCT state FROM artifacts WHERE id = ANY($1)`, [ids]))).toEqual([{ state: 'purging' }]);
+
+    const run = await purge();
+    expect(run.itemsPurged).toBe(2);
+    expect(await sql(`SELECT DISTINCT state FROM artifacts WHERE id = ANY($1)`, [ids])).toEqual([{ state: 'purged' }]);
+  });
+
+  it('two instances purging at once purge each item exactly once', async () => {
+    const second = await createTestApp({ database, clock, env: s3.env });
+    try {
+      const c = await chat('cust-purge-twice');
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push(await attach(c.customer, c.conversationId));
+      await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
+      const [one, two] = await Promise.all([purge(), second.app.get(PurgeService).run({ trigger: 'schedule' })]);
+      expect([one.status, two.status].every((s) => s === 'completed' || s === 'skipped')).toBe(true);
+      expect(one.itemsPurged + two.itemsPurged).toBe(6);
+      const runsOf = await sql<{ purge_run_id: string }>(`SELECT purge_run_id FROM artifacts WHERE id = ANY($1) AND state = 'purged'`, [ids]);
+      expect(runsOf).toHaveLength(6);
+      expect(new Set(runsOf.map((r) => r.purge_run_id)).size).toBe(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('with the store down: records the failure, changes nothing, and the next run after a restart completes', async () => {
+    const c = await chat('cust-purge-down');
+    const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
+    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
+    await s3.stop();
+    try {
+      const failed = await purge();
+      expect(failed.itemsPurged).toBe(0);
+      expect(failed.failures.map((f) => f.artifactId).sort()).toEqual([...ids].sort());
+      expect(await sql(`SELECT DISTINCT state FROM artifacts WHERE id = ANY($1)`, [ids])).toEqual([{ state: 'stored' }]);
+    } finally {
+      await s3.restart();
+    }
+    const done = await purge();
+    expect(done.itemsPurged).toBe(2);
+    expect(await sql(`SELECT DISTINCT state FROM artifacts WHERE id = ANY($1)`, [ids])).toEqual([{ state: 'purged' }]);
+  });
+});
