@@ -11,6 +11,7 @@ export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 @Entity('conversations')
 @Check('CHK_conversations_channel', `"channel" IN ('chat', 'call')`)
 @Check('CHK_conversations_status', `"status" IN ('open', 'closed')`)
+@Index('IDX_conversations_erasable', ['closedAt'], { where: `"status" = 'closed' AND "bodies_erased_at" IS NULL` })
 @Check('CHK_conversations_closed', `("status" = 'closed') = ("closed_at" IS NOT NULL)`)
 @Index('IDX_conversations_queue', ['openedAt'], { where: `"status" = 'open' AND "assigned_agent_id" IS NULL` })
 @Index('IDX_conversations_agent', ['assignedAgentId', 'status'])
@@ -47,6 +48,10 @@ export class ConversationEntity {
 
   @Column({ name: 'closed_at', type: 'timestamptz', nullable: true })
   closedAt: Date | null;
+
+  /** When its messages' bodies were erased by the purge (they follow the transcript's tag, R10.1). */
+  @Column({ name: 'bodies_erased_at', type: 'timestamptz', nullable: true })
+  bodiesErasedAt: Date | null;
 
   /** Last message sequence number handed out: the counter behind gapless sequences. */
   @Column({ name: 'last_seq', type: 'integer', default: 0 })

@@ -213,6 +213,34 @@ export class ConversationsService {
     }
   }
 
+  /**
+   * Erases the message bodies of closed conversations whose time is up
+   * (closed + `duration` at or before `now`) and that no hold covers
+   * (`heldCondition` on alias `c`): bodies become empty, the rows, their
+   * order and times stay. Returns how many messages and bytes were erased.
+   */
+  async eraseExpiredBodies(duration: string, now: Date, limit: number, heldCondition: string): Promise<{ conversations: number; messages: number; bytes: number }> {
+    return this.dataSource.transaction(async (manager) => {
+      const due = await manager.query<Array<{ id: string }>>(
+        `SELECT c.id FROM conversations c
+          WHERE c.status = 'closed' AND c.bodies_erased_at IS NULL AND c.closed_at + $1::interval <= $2 AND NOT ${heldCondition}
+          ORDER BY c.closed_at LIMIT $3 FOR UPDATE SKIP LOCKED`,
+        [duration, now, limit],
+      );
+      if (due.length === 0) return { conversations: 0, messages: 0, bytes: 0 };
+      const ids = due.map((d) => d.id);
+      // A SELECT (with a writing CTE): plain rows, not [rows, count].
+      const [erased] = await manager.query<Array<{ messages: string; bytes: string }>>(
+        `WITH old AS (SELECT id, octet_length(body) AS bytes FROM chat_messages WHERE conversation_id = ANY($1) AND body <> '' FOR UPDATE),
+              done AS (UPDATE chat_messages m SET body = '' FROM old WHERE m.id = old.id RETURNING old.bytes)
+         SELECT count(*) AS messages, COALESCE(sum(bytes), 0) AS bytes FROM done`,
+        [ids],
+      );
+      await manager.query(`UPDATE conversations SET bodies_erased_at = $2 WHERE id = ANY($1)`, [ids, now]);
+      return { conversations: ids.length, messages: Number(erased.messages), bytes: Number(erased.bytes) };
+    });
+  }
+
   /** The customer's open conversations (to tell their agents about a standing choice). */
   async openConversationsOf(customerId: string): Promise<ConversationView[]> {
     const rows = await this.dataSource.query<ConversationRow[]>(

@@ -55,6 +55,14 @@ export function heldCondition(alias: string, nowParam: string): string {
         OR (h.scope = 'subject' AND h.customer_id = ${alias}.customer_id)))`;
 }
 
+/** The same for a conversation (alias `c`): a hold on it, or on its customer. */
+export function conversationHeldCondition(alias: string, nowParam: string): string {
+  return `EXISTS (SELECT 1 FROM legal_holds h
+    WHERE h.released_at IS NULL AND (h.ends_at IS NULL OR h.ends_at > ${nowParam})
+      AND ((h.scope = 'conversation' AND h.conversation_id = ${alias}.id)
+        OR (h.scope = 'subject' AND h.customer_id = ${alias}.customer_id)))`;
+}
+
 /** Legal holds (R10.3): placed and released by privacy officers, audited. */
 @Injectable()
 export class LegalHoldsService {

@@ -7,7 +7,10 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
 import { ADVISORY_LOCKS } from '../database/advisory-locks';
+import { ConversationsService } from '../conversations/conversations.service';
 import { BLOB_STORE, type BlobStore } from '../storage/blob-store';
+import { conversationHeldCondition } from './legal-holds.service';
+import { RetentionPoliciesService } from './retention-policies.service';
 import type { PurgeFailure, PurgeStatus, PurgeTotal, PurgeTrigger } from './purge-run.entity';
 
 const BATCH = 500;
@@ -77,6 +80,8 @@ export class PurgeService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly conversations: ConversationsService,
+    private readonly policies: RetentionPoliciesService,
   ) {}
 
   /** One run; `skipped` (and no record) when another instance is running one. */
@@ -148,6 +153,17 @@ export class PurgeService {
           if (done.length === 0) break; // nothing got through (the store is down): the next run retries
         }
         held = (await this.artifacts.dueForPurge(now, 0)).held;
+        // Chat message bodies follow their conversation's transcript tag (support_chat, from the close).
+        const policy = await this.policies.get('support_chat');
+        for (;;) {
+          const erased = await this.conversations.eraseExpiredBodies(policy.duration, now, BATCH, conversationHeldCondition('c', '$2'));
+          if (erased.conversations === 0) break;
+          const key = 'chat_message|support|support_chat';
+          const total = totals.get(key) ?? { kind: 'chat_message', purpose: 'support', tag: 'support_chat', items: 0, bytes: 0 };
+          total.items += erased.messages;
+          total.bytes += erased.bytes;
+          totals.set(key, total);
+        }
       }
     } catch (err) {
       status = 'failed';

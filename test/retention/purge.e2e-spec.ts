@@ -198,6 +198,29 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     }
   });
 
+  it('erases chat message bodies with their conversation’s transcript tag, unless held', async () => {
+    const send = (token: string, conversationId: string, n: number, body: string) =>
+      request(app.url).post(`/conversations/${conversationId}/messages`).set(auth(token)).send({ clientMessageId: `m-${n}`, body }).expect(201);
+    const gone = await chat('cust-purge-bodies');
+    const kept = await chat('cust-purge-bodies-held');
+    for (const c of [gone, kept]) {
+      await send(c.customer, c.conversationId, 1, 'Mijn IBAN is NL00BANK0123456789');
+      await send(agent, c.conversationId, 2, 'Dank u, ik kijk mee.');
+      await request(app.url).post(`/conversations/${c.conversationId}/close`).set(auth(c.customer)).expect(200);
+    }
+    await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'conversation', targetId: kept.conversationId, reason: 'Complaint 9' }).expect(201);
+    clock.advance(366 * DAY);
+    const run = await purge();
+    expect(run.failures).toEqual([]);
+    expect(run.totals).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'chat_message', purpose: 'support', tag: 'support_chat' })]));
+    const bodies = async (conversationId: string) => (await sql<{ body: string }>(`SELECT body FROM chat_messages WHERE conversation_id = $1 ORDER BY seq`, [conversationId])).map((m) => m.body);
+    expect(await bodies(gone.conversationId)).toEqual(['', '']);
+    expect(await bodies(kept.conversationId)).toEqual(['Mijn IBAN is NL00BANK0123456789', 'Dank u, ik kijk mee.']);
+    expect((await sql(`SELECT bodies_erased_at FROM conversations WHERE id = $1`, [gone.conversationId]))[0].bodies_erased_at).not.toBeNull();
+    // Its transcripts went on the same run (same tag, from the close).
+    expect(await sql(`SELECT DISTINCT state FROM artifacts WHERE conversation_id = $1`, [gone.conversationId])).toEqual([{ state: 'purged' }]);
+  });
+
   it('with the store down: records the failure, changes nothing, and the next run after a restart completes', async () => {
     const c = await chat('cust-purge-down');
     const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];

@@ -5,9 +5,10 @@ import { Consent1795609825004 } from './1795609825004-Consent';
 import { CapturedData1795611954117 } from './1795611954117-CapturedData';
 import { RetentionHolds1795614251604 } from './1795614251604-RetentionHolds';
 import { Purge1795614481802 } from './1795614481802-Purge';
+import { EraseMessageBodies1795614845214 } from './1795614845214-EraseMessageBodies';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- <Name>` adds
  * new files here; the schema test fails when entities and migrations disagree.
  */
-export const MIGRATIONS: (new () => MigrationInterface)[] = [Conversations1795605533457, AppendChatMessages1795606617000, Consent1795609825004, CapturedData1795611954117, RetentionHolds1795614251604, Purge1795614481802];
+export const MIGRATIONS: (new () => MigrationInterface)[] = [Conversations1795605533457, AppendChatMessages1795606617000, Consent1795609825004, CapturedData1795611954117, RetentionHolds1795614251604, Purge1795614481802, EraseMessageBodies1795614845214];
