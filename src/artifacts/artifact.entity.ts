@@ -26,7 +26,7 @@ export type ArtifactState = (typeof ARTIFACT_STATES)[number];
   'CHK_artifacts_tombstone',
   `"state" <> 'purged' OR ("storage_key" IS NULL AND "file_name" IS NULL AND "sha256" IS NULL AND "source_ref" IS NULL AND "captured_by_id" IS NULL AND "attributes" = '{}'::jsonb AND "purged_at" IS NOT NULL)`,
 )
-@Check('CHK_artifacts_purge_reason', `"purge_reason" IS NULL OR "purge_reason" IN ('retention', 'consent_withdrawn', 'erasure')`)
+@Check('CHK_artifacts_purge_reason', `"purge_reason" IS NULL OR "purge_reason" IN ('retention', 'consent_withdrawn', 'erasure', 'object_missing')`)
 @Index('IDX_artifacts_retain_until', ['retainUntil'], { where: `"state" IN ('stored', 'purging')` })
 @Index('IDX_artifacts_purge_now', ['purgeReason'], { where: `"state" = 'stored' AND "purge_reason" IS NOT NULL` })
 @Index('IDX_artifacts_conversation', ['conversationId', 'capturedAt'])
@@ -128,7 +128,7 @@ export class ArtifactEntity {
 
   /** Set when its consent is withdrawn (R10.4) or its erasure granted: it goes at the next run, whatever retain_until says. */
   @Column({ name: 'purge_reason', type: 'text', nullable: true })
-  purgeReason: 'retention' | 'consent_withdrawn' | 'erasure' | null;
+  purgeReason: 'retention' | 'consent_withdrawn' | 'erasure' | 'object_missing' | null;
 
   @Column({ name: 'purged_at', type: 'timestamptz', nullable: true })
   purgedAt: Date | null;

@@ -347,6 +347,89 @@ export class ArtifactsService {
     return rows.map((r) => r.id);
   }
 
+  // --- the reconciler's steps -------------------------------------------------------------
+
+  /** Of these keys, the ones no row points at (in any state but purged). */
+  async keysWithoutRow(keys: string[]): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.dataSource.query<Array<{ storage_key: string }>>(`SELECT storage_key FROM artifacts WHERE storage_key = ANY($1)`, [keys]);
+    const known = new Set(rows.map((r) => r.storage_key));
+    return keys.filter((k) => !known.has(k));
+  }
+
+  /** Stored rows, a page at a time by id, for the reconciler to check their objects. */
+  async storedPage(afterId: string | null, limit: number): Promise<Array<{ id: string; storage_key: string }>> {
+    return this.dataSource.query<Array<{ id: string; storage_key: string }>>(
+      `SELECT id, storage_key FROM artifacts WHERE state = 'stored' AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2`,
+      [afterId, limit],
+    );
+  }
+
+  /** Rows whose object is gone: tombstones that say so (object_missing), so no row points at nothing. */
+  async markMissing(ids: string[], runId: string | null, now: Date): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [rows] = await this.dataSource.query<[unknown[], number]>(
+      `UPDATE artifacts SET state = 'purged', storage_key = NULL, file_name = NULL, sha256 = NULL, source_ref = NULL, captured_by_id = NULL,
+              attributes = '{}'::jsonb, purged_at = $2, purge_run_id = $3, purge_reason = 'object_missing'
+        WHERE id = ANY($1) AND state = 'stored' RETURNING id`,
+      [ids, now, runId],
+    );
+    return rows.length;
+  }
+
+  // --- reports for privacy officers -------------------------------------------------------
+
+  /** What is stored, per kind x purpose x tag: items and bytes. */
+  async storedTotals(): Promise<Array<{ kind: string; purpose: string; tag: string; items: number; bytes: number }>> {
+    const rows = await this.dataSource.query<Array<{ kind: string; purpose: string; tag: string; items: string; bytes: string }>>(
+      `SELECT kind, purpose, retention_tag AS tag, count(*) AS items, COALESCE(sum(size), 0) AS bytes
+         FROM artifacts WHERE state = 'stored' GROUP BY kind, purpose, retention_tag ORDER BY retention_tag, kind, purpose`,
+    );
+    return rows.map((r) => ({ kind: r.kind, purpose: r.purpose, tag: r.tag, items: Number(r.items), bytes: Number(r.bytes) }));
+  }
+
+  /** What expires between `now` and `until`, per tag: items and bytes. */
+  async expiring(now: Date, until: Date): Promise<Array<{ tag: string; items: number; bytes: number }>> {
+    const rows = await this.dataSource.query<Array<{ tag: string; items: string; bytes: string }>>(
+      `SELECT retention_tag AS tag, count(*) AS items, COALESCE(sum(size), 0) AS bytes FROM artifacts
+        WHERE state = 'stored' AND retain_until > $1 AND retain_until <= $2 GROUP BY retention_tag ORDER BY retention_tag`,
+      [now, until],
+    );
+    return rows.map((r) => ({ tag: r.tag, items: Number(r.items), bytes: Number(r.bytes) }));
+  }
+
+  /**
+   * Items past their time and not purged (should be none), each with why:
+   * a hold keeps it, a run is working on it (or was killed on it), the last
+   * run could not delete its object, or it waits for the next run.
+   */
+  async overdue(now: Date, limit: number): Promise<Array<{ id: string; kind: string; purpose: string; tag: string; retainUntil: string; state: string; why: string }>> {
+    const rows = await this.dataSource.query<Array<{ id: string; kind: string; purpose: string; retention_tag: string; retain_until: Date; state: string; held: boolean; failure: string | null }>>(
+      `SELECT d.id, d.kind, d.purpose, d.retention_tag, d.retain_until, d.state, ${heldCondition('d', '$1')} AS held,
+              (SELECT f->>'reason' FROM purge_runs r, jsonb_array_elements(r.failures) f
+                WHERE f->>'artifactId' = d.id::text ORDER BY r.started_at DESC LIMIT 1) AS failure
+         FROM artifacts d
+        WHERE d.state IN ('stored', 'purging') AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL)
+        ORDER BY d.retain_until LIMIT $2`,
+      [now, limit],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      purpose: r.purpose,
+      tag: r.retention_tag,
+      retainUntil: r.retain_until.toISOString(),
+      state: r.state,
+      why: r.held
+        ? 'a legal hold covers it'
+        : r.state === 'purging'
+          ? 'a purge run is working on it, or was stopped on it; the next run completes it'
+          : r.failure
+            ? `the last run could not delete its object: ${r.failure}`
+            : 'it waits for the next purge run',
+    }));
+  }
+
   /**
    * R10.4: what of a customer's was purged (and why), and what is past its
    * time or marked to go but kept because a legal hold covers it.

@@ -1,12 +1,31 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { ArtifactsService } from '../artifacts/artifacts.service';
+import { Clock } from '../clock/clock';
 import { DirectoryService } from '../directory/directory.service';
 import { CurrentPrincipal, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { PurgeService } from './purge.service';
+
+export class ReportQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit: number = 100;
+}
+
+export class ReconcileQuery {
+  @ApiPropertyOptional({ default: true, description: 'Report only (the default); false also deletes orphans and marks missing objects' })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === 'false' ? false : value === 'true' ? true : value))
+  @IsBoolean()
+  dryRun: boolean = true;
+}
 
 export class PurgeRunsQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
@@ -27,12 +46,44 @@ export class PurgeController {
     private readonly purge: PurgeService,
     private readonly artifacts: ArtifactsService,
     private readonly directory: DirectoryService,
+    private readonly clock: Clock,
   ) {}
 
   @Get('retention/purge-runs')
   @Roles('privacy_officer', 'admin')
   runs(@Query() query: PurgeRunsQuery) {
     return this.purge.runs(query.limit);
+  }
+
+  /** R10.1: what is stored, by kind x purpose x tag. */
+  @Get('retention/overview')
+  @Roles('privacy_officer', 'admin')
+  overview() {
+    return this.artifacts.storedTotals();
+  }
+
+  /** What expires in the next 7 and 30 days, per tag. */
+  @Get('retention/upcoming')
+  @Roles('privacy_officer', 'admin')
+  async upcoming() {
+    const now = this.clock.now();
+    const days = (n: number) => new Date(now.getTime() + n * 86_400_000);
+    return { next7Days: await this.artifacts.expiring(now, days(7)), next30Days: await this.artifacts.expiring(now, days(30)) };
+  }
+
+  /** Past retain_until and not purged: should be empty; each item says why it is still there. */
+  @Get('retention/overdue')
+  @Roles('privacy_officer', 'admin')
+  overdue(@Query() query: ReportQuery) {
+    return this.artifacts.overdue(this.clock.now(), query.limit);
+  }
+
+  /** R10.5: objects without rows and rows without objects; `dryRun=false` also repairs them. */
+  @Post('retention/reconcile')
+  @HttpCode(200)
+  @Roles('privacy_officer', 'admin')
+  reconcile(@Query() query: ReconcileQuery) {
+    return this.purge.reconcile({ dryRun: query.dryRun });
   }
 
   @Get('me/purged')

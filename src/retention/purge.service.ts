@@ -14,6 +14,37 @@ import { RetentionPoliciesService } from './retention-policies.service';
 import type { PurgeFailure, PurgeStatus, PurgeTotal, PurgeTrigger } from './purge-run.entity';
 
 const BATCH = 500;
+/** Keys the service writes: `<purpose>/<2 hex>/<artifact id>`. */
+const ARTIFACT_KEY = /^[a-z][a-z0-9_]{1,39}\/[0-9a-f]{2}\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface ReconcileReport {
+  dryRun: boolean;
+  checkedObjects: number;
+  checkedRows: number;
+  /** Objects no row points at. */
+  orphans: string[];
+  /** Objects outside the service's layout: reported, never touched. */
+  foreign: string[];
+  /** Stored rows whose object is missing. */
+  missing: string[];
+  deletedOrphans: number;
+  markedMissing: number;
+  failures: PurgeFailure[];
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
 
 export interface PurgeRunView {
   id: string | null;
@@ -102,6 +133,60 @@ export class PurgeService {
     } finally {
       await runner.release();
     }
+  }
+
+  /**
+   * R10.5: objects no row points at (orphans) and stored rows whose object
+   * is missing, reported; unless a dry run, orphans are deleted and missing
+   * ones become tombstones that say so. Only keys in the service's own layout
+   * count as orphans; anything else in the bucket is reported, never touched.
+   * Objects younger than `graceMs` are left alone (an upload may be landing).
+   */
+  async reconcile(options: { dryRun: boolean; graceMs?: number }): Promise<ReconcileReport> {
+    const now = this.clock.now();
+    const grace = options.graceMs ?? 3_600_000;
+    const report: ReconcileReport = { dryRun: options.dryRun, checkedObjects: 0, checkedRows: 0, orphans: [], foreign: [], missing: [], deletedOrphans: 0, markedMissing: 0, failures: [] };
+    let batch: string[] = [];
+    const flush = async () => {
+      const orphans = await this.artifacts.keysWithoutRow(batch);
+      report.orphans.push(...orphans);
+      batch = [];
+    };
+    for await (const entry of this.store.list('')) {
+      report.checkedObjects += 1;
+      if (!ARTIFACT_KEY.test(entry.key)) {
+        report.foreign.push(entry.key);
+        continue;
+      }
+      if (now.getTime() - entry.lastModified.getTime() < grace) continue;
+      batch.push(entry.key);
+      if (batch.length >= 1000) await flush();
+    }
+    await flush();
+    for (let after: string | null = null; ; ) {
+      const page = await this.artifacts.storedPage(after, 500);
+      if (page.length === 0) break;
+      report.checkedRows += page.length;
+      const heads = await mapLimited(page, 16, async (row) => ({ row, head: await this.store.head(row.storage_key) }));
+      report.missing.push(...heads.filter((h) => !h.head).map((h) => h.row.id));
+      after = page[page.length - 1].id;
+    }
+    if (!options.dryRun) {
+      if (report.orphans.length > 0) {
+        const result = await this.store.deleteMany(report.orphans);
+        report.deletedOrphans = result.deleted.length;
+        report.failures.push(...result.failed.map((f) => ({ artifactId: f.key, reason: f.reason })));
+      }
+      report.markedMissing = await this.artifacts.markMissing(report.missing, null, now);
+      await this.audit.record({
+        actor: { kind: 'system', id: null, role: null },
+        action: 'retention.reconcile',
+        target: { type: 'store', id: this.store.driver },
+        outcome: 'allowed',
+        details: { orphans: report.orphans.length, deletedOrphans: report.deletedOrphans, missing: report.missing.length, markedMissing: report.markedMissing },
+      });
+    }
+    return report;
   }
 
   async runs(limit: number): Promise<PurgeRunView[]> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import request from 'supertest';
 import { ArtifactsService } from '../../src/artifacts/artifacts.service';
 import { AppConfig } from '../../src/config/app-config';
@@ -219,6 +220,43 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     expect((await sql(`SELECT bodies_erased_at FROM conversations WHERE id = $1`, [gone.conversationId]))[0].bodies_erased_at).not.toBeNull();
     // Its transcripts went on the same run (same tag, from the close).
     expect(await sql(`SELECT DISTINCT state FROM artifacts WHERE conversation_id = $1`, [gone.conversationId])).toEqual([{ state: 'purged' }]);
+  });
+
+  it('reports what is stored, what expires soon, and what is overdue with why', async () => {
+    const c = await chat('cust-purge-report');
+    const held = await attach(c.customer, c.conversationId);
+    const soon = await attach(c.customer, c.conversationId);
+    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = $1`, [held, new Date(clock.now().getTime() - 1000)]);
+    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = $1`, [soon, new Date(clock.now().getTime() + 3 * DAY)]);
+    await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'artifact', targetId: held, reason: 'Audit 3' }).expect(201);
+    const overview = await request(app.url).get('/retention/overview').set(auth(officer)).expect(200);
+    expect(overview.body).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'attachment', purpose: 'support', tag: 'support_chat' })]));
+    const upcoming = await request(app.url).get('/retention/upcoming').set(auth(officer)).expect(200);
+    expect(upcoming.body.next7Days).toEqual(expect.arrayContaining([expect.objectContaining({ tag: 'support_chat', items: expect.any(Number) as number })]));
+    const overdue = await request(app.url).get('/retention/overdue').set(auth(officer)).expect(200);
+    expect(overdue.body).toEqual(expect.arrayContaining([expect.objectContaining({ id: held, why: 'a legal hold covers it' })]));
+    await request(app.url).get('/retention/overdue').set(auth(agent)).expect(403);
+  });
+
+  it('reconciles: finds objects without rows and rows without objects, and repairs them unless a dry run', async () => {
+    const c = await chat('cust-reconcile');
+    const lost = await attach(c.customer, c.conversationId);
+    await store.deleteMany([await keyOf(lost)]);
+    const orphan = `support/ab/${'ab'.padEnd(8, '0')}-0000-4000-8000-000000000000`;
+    await store.put(orphan, Readable.from([Buffer.from('left behind')]), { contentType: 'text/plain' });
+    await store.put('notes/readme.txt', Readable.from([Buffer.from('not ours')]), { contentType: 'text/plain' });
+
+    const dry = await request(app.url).post('/retention/reconcile').set(auth(officer)).expect(200);
+    expect(dry.body).toMatchObject({ dryRun: true, orphans: [orphan], foreign: ['notes/readme.txt'], missing: [lost], deletedOrphans: 0, markedMissing: 0 });
+    expect(await store.head(orphan)).toBeDefined();
+
+    const fixed = await request(app.url).post('/retention/reconcile?dryRun=false').set(auth(officer)).expect(200);
+    expect(fixed.body).toMatchObject({ dryRun: false, deletedOrphans: 1, markedMissing: 1 });
+    expect(await store.head(orphan)).toBeUndefined();
+    expect(await store.head('notes/readme.txt')).toBeDefined();
+    expect(await sql(`SELECT state, purge_reason, storage_key FROM artifacts WHERE id = $1`, [lost])).toEqual([{ state: 'purged', purge_reason: 'object_missing', storage_key: null }]);
+    const again = await request(app.url).post('/retention/reconcile').set(auth(officer)).expect(200);
+    expect(again.body).toMatchObject({ orphans: [], missing: [] });
   });
 
   it('with the store down: records the failure, changes nothing, and the next run after a restart completes', async () => {

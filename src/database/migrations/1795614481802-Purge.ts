@@ -14,7 +14,7 @@ export class Purge1795614481802 implements MigrationInterface {
     await queryRunner.query("ALTER TABLE \"artifacts\" ADD \"purged_at\" TIMESTAMP WITH TIME ZONE");
     await queryRunner.query("ALTER TABLE \"artifacts\" ADD \"purge_run_id\" uuid");
     await queryRunner.query("CREATE INDEX \"IDX_artifacts_purge_now\" ON \"artifacts\"  (\"purge_reason\") WHERE \"state\" = 'stored' AND \"purge_reason\" IS NOT NULL");
-    await queryRunner.query("ALTER TABLE \"artifacts\" ADD CONSTRAINT \"CHK_artifacts_purge_reason\" CHECK (\"purge_reason\" IS NULL OR \"purge_reason\" IN ('retention', 'consent_withdrawn', 'erasure'))");
+    await queryRunner.query("ALTER TABLE \"artifacts\" ADD CONSTRAINT \"CHK_artifacts_purge_reason\" CHECK (\"purge_reason\" IS NULL OR \"purge_reason\" IN ('retention', 'consent_withdrawn', 'erasure', 'object_missing'))");
     await queryRunner.query("ALTER TABLE \"artifacts\" ADD CONSTRAINT \"CHK_artifacts_tombstone\" CHECK (\"state\" <> 'purged' OR (\"storage_key\" IS NULL AND \"file_name\" IS NULL AND \"sha256\" IS NULL AND \"source_ref\" IS NULL AND \"captured_by_id\" IS NULL AND \"attributes\" = '{}'::jsonb AND \"purged_at\" IS NOT NULL))");
   }
 
