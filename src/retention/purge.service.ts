@@ -140,11 +140,11 @@ export class PurgeService {
    * is missing, reported; unless a dry run, orphans are deleted and missing
    * ones become tombstones that say so. Only keys in the service's own layout
    * count as orphans; anything else in the bucket is reported, never touched.
-   * Objects younger than `graceMs` are left alone (an upload may be landing).
+   * No grace period is needed: a capture writes its row before its object,
+   * and removes its object before its row.
    */
-  async reconcile(options: { dryRun: boolean; graceMs?: number }): Promise<ReconcileReport> {
+  async reconcile(options: { dryRun: boolean }): Promise<ReconcileReport> {
     const now = this.clock.now();
-    const grace = options.graceMs ?? 3_600_000;
     const report: ReconcileReport = { dryRun: options.dryRun, checkedObjects: 0, checkedRows: 0, orphans: [], foreign: [], missing: [], deletedOrphans: 0, markedMissing: 0, failures: [] };
     let batch: string[] = [];
     const flush = async () => {
@@ -158,7 +158,6 @@ export class PurgeService {
         report.foreign.push(entry.key);
         continue;
       }
-      if (now.getTime() - entry.lastModified.getTime() < grace) continue;
       batch.push(entry.key);
       if (batch.length >= 1000) await flush();
     }
