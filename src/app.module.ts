@@ -30,6 +30,8 @@ export interface AppRuntime {
   logger: PinoLogger;
   /** False for tooling that manages migrations itself. */
   runMigrations?: boolean;
+  /** Start-up work and background jobs (text publishing, schedules, listeners); default: as runMigrations. */
+  startupTasks?: boolean;
 }
 
 @Module({})
@@ -38,7 +40,7 @@ class RuntimeOptionsModule {}
 @Module({})
 export class AppModule {
   static register(runtime: AppRuntime): DynamicModule {
-    const runtimeOptions = { provide: RuntimeOptions, useValue: new RuntimeOptions(runtime.runMigrations ?? true) };
+    const runtimeOptions = { provide: RuntimeOptions, useValue: new RuntimeOptions(runtime.startupTasks ?? runtime.runMigrations ?? true) };
     return {
       module: AppModule,
       imports: [

@@ -1,0 +1,53 @@
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { AppModule } from '../app.module';
+import { resolveDatabase } from '../bootstrap';
+import { AppConfig } from '../config/app-config';
+import { ConfigError } from '../config/environment';
+import { createLogger } from '../logging/logger';
+
+/**
+ * The service's own module graph for a one-off command, against the
+ * configured database (migrated first) and store, without its schedules,
+ * listeners or sockets. Closes everything, the embedded PostgreSQL too.
+ */
+export async function withAppContext<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger('warn');
+  const database = await resolveDatabase(config, logger);
+  try {
+    const app = await NestFactory.createApplicationContext(
+      AppModule.register({ config, databaseUrl: database.url, logger, runMigrations: true, startupTasks: false }),
+      { logger: false },
+    );
+    try {
+      return await work(app);
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await database.embedded?.stop();
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

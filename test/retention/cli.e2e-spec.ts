@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import request from 'supertest';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { withClient } from '../support/postgres-server';
+import { runScript } from '../support/service-process';
+import { createTestApp } from '../support/test-app';
+
+describe('npm run purge / npm run retention (the command line)', () => {
+  let database: TestDatabase;
+  let dataDir: string;
+  let artifactId: string;
+  const env = () => ({ DATABASE_URL: database.url, DATA_DIR: dataDir });
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // Data made by the service itself: one attachment, then its time is made up.
+    const app = await createTestApp({ database });
+    dataDir = app.dataDir;
+    const customer = await app.token('customer', 'cust-cli');
+    const conversation = (await request(app.url).post('/conversations').set('Authorization', `Bearer ${customer}`).expect(201)).body as { id: string };
+    const boundary = `----sd${randomBytes(8).toString('hex')}`;
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\n`),
+      Buffer.from('hello\n'),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    artifactId = (
+      await request(app.url)
+        .post(`/conversations/${conversation.id}/attachments`)
+        .set('Authorization', `Bearer ${customer}`)
+        .set('content-type', `multipart/form-data; boundary=${boundary}`)
+        .send(body)
+        .expect(201)
+    ).body.id as string;
+    await withClient(database.url, (c) => c.query(`UPDATE artifacts SET retain_until = now() - interval '1 day' WHERE id = $1`, [artifactId]));
+    // Keep the data directory (the filesystem store) after the app closes: the commands use it.
+    await app.app.close();
+  });
+  afterAll(async () => {
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('reports what is stored per tag and what is overdue', async () => {
+    const report = runScript('cli/retention.js', ['report'], env());
+    expect(await report.exited).toBe(0);
+    expect(report.stdout()).toMatch(/Retention report at /);
+    expect(report.stdout()).toMatch(/support_chat/);
+    expect(report.stdout()).toMatch(/Overdue \(past retain_until, not purged\): 1\n.*it waits for the next purge run/);
+  });
+
+  it('shows a dry run, then purges, with a summary table', async () => {
+    const dry = runScript('cli/purge.js', ['--dry-run'], env());
+    expect(await dry.exited).toBe(0);
+    expect(dry.stdout()).toMatch(/Purge \(dry run: nothing changed\)/);
+    expect(dry.stdout()).toMatch(/attachment\s*│\s*support\s*│\s*support_chat\s*│\s*1/);
+    const state = async () => (await withClient(database.url, (c) => c.query<{ state: string }>(`SELECT state FROM artifacts WHERE id = $1`, [artifactId]))).rows[0].state;
+    expect(await state()).toBe('stored');
+
+    const real = runScript('cli/purge.js', [], env());
+    expect(await real.exited).toBe(0);
+    expect(real.stdout()).toMatch(/completed/);
+    expect(await state()).toBe('purged');
+  });
+
+  it('refuses bad arguments with its usage', async () => {
+    const bad = runScript('cli/purge.js', ['--max', '0'], env());
+    expect(await bad.exited).toBe(2);
+    expect(bad.stderr()).toMatch(/Usage: npm run purge/);
+    const unknown = runScript('cli/retention.js', ['everything'], env());
+    expect(await unknown.exited).toBe(2);
+  });
+});
