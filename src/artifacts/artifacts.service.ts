@@ -322,19 +322,26 @@ export class ArtifactsService {
     await this.dataSource.query(`UPDATE artifacts SET state = 'stored' WHERE id = ANY($1) AND state = 'purging'`, [ids]);
   }
 
-  /** What a run would take (dry run), and what holds keep back, per kind x purpose x tag. */
-  async dueForPurge(now: Date, cap: number): Promise<{ due: PurgeCandidate[]; held: number }> {
-    const due = await this.dataSource.query<PurgeCandidate[]>(
-      `SELECT id, storage_key, kind, purpose, retention_tag, size FROM artifacts d
-        WHERE d.state IN ('stored', 'purging') AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND NOT ${heldCondition('d', '$1')}
-        ORDER BY retain_until LIMIT $2`,
+  /** What a run would take (dry run): the first `cap` due, unheld items, counted per kind x purpose x tag, never loaded. */
+  async dueTotals(now: Date, cap: number): Promise<Array<{ kind: string; purpose: string; tag: string; items: number; bytes: number }>> {
+    const rows = await this.dataSource.query<Array<{ kind: string; purpose: string; tag: string; items: string; bytes: string }>>(
+      `SELECT kind, purpose, retention_tag AS tag, count(*) AS items, COALESCE(sum(size), 0) AS bytes FROM (
+         SELECT kind, purpose, retention_tag, size FROM artifacts d
+          WHERE d.state IN ('stored', 'purging') AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND NOT ${heldCondition('d', '$1')}
+          ORDER BY retain_until LIMIT $2) due
+        GROUP BY kind, purpose, retention_tag ORDER BY retention_tag, kind, purpose`,
       [now, cap],
     );
+    return rows.map((r) => ({ kind: r.kind, purpose: r.purpose, tag: r.tag, items: Number(r.items), bytes: Number(r.bytes) }));
+  }
+
+  /** How many items are due now but kept back by a hold. */
+  async heldDueCount(now: Date): Promise<number> {
     const [held] = await this.dataSource.query<Array<{ n: string }>>(
       `SELECT count(*) AS n FROM artifacts d WHERE d.state = 'stored' AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND ${heldCondition('d', '$1')}`,
       [now],
     );
-    return { due, held: Number(held.n) };
+    return Number(held.n);
   }
 
   /** R10.4: items whose legal basis was one of these consent events go at the next run (holds excepted). */

@@ -49,10 +49,10 @@ async function main(): Promise<number> {
       process.stdout.write(`${dryRun ? 'Reconcile (dry run: nothing changed)' : 'Reconcile'}\n${table.toString()}\n`);
       return report.failures.length > 0 ? 1 : 0;
     }
-    const due = await app.get(ArtifactsService).dueForPurge(app.get(Clock).now(), max ?? Number.MAX_SAFE_INTEGER);
+    const due = (await app.get(ArtifactsService).dueTotals(app.get(Clock).now(), max ?? Number.MAX_SAFE_INTEGER)).reduce((sum, t) => sum + t.items, 0);
     const bar = new SingleBar({ format: ' {bar} {value}/{total} items', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
-    if (process.stderr.isTTY) bar.start(due.due.length, 0);
-    const run = await purge.run({ trigger: 'command', dryRun, cap: max, onProgress: (done) => process.stderr.isTTY && bar.update(Math.min(done, due.due.length)) });
+    if (process.stderr.isTTY) bar.start(due, 0);
+    const run = await purge.run({ trigger: 'command', dryRun, cap: max, onProgress: (done) => process.stderr.isTTY && bar.update(Math.min(done, due)) });
     if (process.stderr.isTTY) bar.stop();
     if (run.status === 'skipped') {
       process.stdout.write('Another purge is running (on some instance); nothing done.\n');

@@ -219,9 +219,11 @@ export class PurgeService {
     try {
       const now = this.clock.now();
       if (dryRun) {
-        const due = await this.artifacts.dueForPurge(now, cap);
-        count(due.due);
-        held = due.held;
+        for (const t of await this.artifacts.dueTotals(now, cap)) {
+          totals.set(`${t.kind}|${t.purpose}|${t.tag}`, t);
+          purged += t.items;
+        }
+        held = await this.artifacts.heldDueCount(now);
       } else {
         // What a crashed or failed run left half done, first.
         for (let stuck = await this.artifacts.stuckInPurging(BATCH, run.id); stuck.length > 0 && purged < cap; stuck = await this.artifacts.stuckInPurging(BATCH, run.id)) {
@@ -236,7 +238,7 @@ export class PurgeService {
           count(done);
           if (done.length === 0) break; // nothing got through (the store is down): the next run retries
         }
-        held = (await this.artifacts.dueForPurge(now, 0)).held;
+        held = await this.artifacts.heldDueCount(now);
         // Chat message bodies follow their conversation's transcript tag (support_chat, from the close).
         const policy = await this.policies.get('support_chat');
         for (;;) {
