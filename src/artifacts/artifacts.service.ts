@@ -316,6 +316,16 @@ export class ArtifactsService {
     return rows;
   }
 
+  /** Of claimed items, those a hold placed since the claim now covers: they go back to `stored`. */
+  async releaseNewlyHeld(ids: string[], now: Date): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const [rows] = await this.dataSource.query<[Array<{ id: string }>, number]>(
+      `UPDATE artifacts d SET state = 'stored' WHERE d.id = ANY($1) AND d.state = 'purging' AND ${heldCondition('d', '$2')} RETURNING d.id`,
+      [ids, now],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Claimed items whose objects could not be deleted go back to `stored`, unchanged. */
   async unclaim(ids: string[]): Promise<void> {
     if (ids.length === 0) return;

@@ -276,7 +276,10 @@ export class PurgeService {
   }
 
   /** Deletes a batch's objects, then tombstones the rows whose objects are gone; the rest go back unchanged. */
-  private async purgeBatch(rows: PurgeCandidate[], runId: string, failures: PurgeFailure[]): Promise<PurgeCandidate[]> {
+  private async purgeBatch(claimed: PurgeCandidate[], runId: string, failures: PurgeFailure[]): Promise<PurgeCandidate[]> {
+    // Checked again right before the objects go: a hold placed since the claim wins.
+    const held = new Set(await this.artifacts.releaseNewlyHeld(claimed.map((r) => r.id), this.clock.now()));
+    const rows = claimed.filter((r) => !held.has(r.id));
     const withKey = rows.filter((r) => r.storage_key !== null);
     let deleted = new Set<string>();
     const failedKeys = new Map<string, string>();
