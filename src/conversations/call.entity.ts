@@ -50,4 +50,8 @@ export class CallEntity {
 
   @Column({ name: 'recording_state', type: 'text', default: 'none' })
   recordingState: RecordingState;
+
+  /** When the purge erased what identifies the caller (call_metadata tag, R10.1): number, queue, the phone system's id. */
+  @Column({ name: 'erased_at', type: 'timestamptz', nullable: true })
+  erasedAt: Date | null;
 }

@@ -241,6 +241,26 @@ export class ConversationsService {
     });
   }
 
+  /**
+   * Call metadata whose time is up (call_metadata: closed + `duration`), no
+   * hold covering its conversation: the masked number, the queue and the
+   * phone system's call id go; direction, times and duration stay.
+   */
+  async eraseExpiredCallMetadata(duration: string, now: Date, limit: number, heldCondition: string): Promise<number> {
+    const [rows] = await this.dataSource.query<[unknown[], number]>(
+      `WITH due AS (
+         SELECT c.id FROM conversations c
+          WHERE c.channel = 'call' AND c.status = 'closed' AND c.closed_at + $1::interval <= $2 AND NOT ${heldCondition}
+            AND EXISTS (SELECT 1 FROM calls k WHERE k.conversation_id = c.id AND k.erased_at IS NULL)
+          ORDER BY c.closed_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+       UPDATE calls k SET caller_number_masked = NULL, queue = NULL, provider_call_id = 'erased:' || k.id, erased_at = $2
+         FROM due WHERE k.conversation_id = due.id AND k.erased_at IS NULL
+       RETURNING k.id`,
+      [duration, now, limit],
+    );
+    return rows.length;
+  }
+
   /** The customer's open conversations (to tell their agents about a standing choice). */
   async openConversationsOf(customerId: string): Promise<ConversationView[]> {
     const rows = await this.dataSource.query<ConversationRow[]>(

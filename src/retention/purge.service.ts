@@ -250,6 +250,16 @@ export class PurgeService {
           total.bytes += erased.bytes;
           totals.set(key, total);
         }
+        // Call records follow call_metadata (from the close).
+        const calls = await this.policies.get('call_metadata');
+        for (;;) {
+          const erased = await this.conversations.eraseExpiredCallMetadata(calls.duration, now, BATCH, conversationHeldCondition('c', '$2'));
+          if (erased === 0) break;
+          const key = 'call_metadata|support|call_metadata';
+          const total = totals.get(key) ?? { kind: 'call_metadata', purpose: 'support', tag: 'call_metadata', items: 0, bytes: 0 };
+          total.items += erased;
+          totals.set(key, total);
+        }
       }
     } catch (err) {
       status = 'failed';

@@ -210,6 +210,12 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
       await request(app.url).post(`/conversations/${c.conversationId}/close`).set(auth(c.customer)).expect(200);
     }
     await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'conversation', targetId: kept.conversationId, reason: 'Complaint 9' }).expect(201);
+    // The transcripts are written after the close: let them land before time moves on.
+    const deadline = Date.now() + 10_000;
+    while ((await sql(`SELECT 1 FROM artifacts WHERE conversation_id = ANY($1) AND kind = 'chat_transcript' AND state = 'stored'`, [[gone.conversationId, kept.conversationId]])).length < 4) {
+      if (Date.now() > deadline) throw new Error('transcripts not written');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     clock.advance(366 * DAY);
     const run = await purge();
     expect(run.failures).toEqual([]);
@@ -220,6 +226,25 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     expect((await sql(`SELECT bodies_erased_at FROM conversations WHERE id = $1`, [gone.conversationId]))[0].bodies_erased_at).not.toBeNull();
     // Its transcripts went on the same run (same tag, from the close).
     expect(await sql(`SELECT DISTINCT state FROM artifacts WHERE conversation_id = $1`, [gone.conversationId])).toEqual([{ state: 'purged' }]);
+  });
+
+  it('erases call metadata 24 months after the close: caller number, queue and call id go, times stay', async () => {
+    const c = await chat('cust-purge-calls');
+    const [call] = await sql<{ id: string }>(
+      `WITH v AS (INSERT INTO conversations (channel, status, customer_id, opened_at, closed_at) VALUES ('call', 'closed', $1, $2, $2) RETURNING id)
+       INSERT INTO calls (conversation_id, provider_call_id, direction, caller_number_masked, queue, started_at, ended_at, duration_seconds)
+       SELECT v.id, 'pbx-purge-1', 'inbound', '+31*****5678', 'boekhouding', $2, $2, 60 FROM v RETURNING id`,
+      [c.customerId, clock.now()],
+    );
+    clock.advance(700 * DAY);
+    await purge();
+    expect((await sql(`SELECT erased_at FROM calls WHERE id = $1`, [call.id]))[0].erased_at).toBeNull();
+    clock.advance(40 * DAY);
+    const run = await purge();
+    expect(run.totals).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'call_metadata', tag: 'call_metadata', items: 1 })]));
+    expect(await sql(`SELECT provider_call_id, caller_number_masked, queue, direction, duration_seconds FROM calls WHERE id = $1`, [call.id])).toEqual([
+      { provider_call_id: `erased:${call.id}`, caller_number_masked: null, queue: null, direction: 'inbound', duration_seconds: 60 },
+    ]);
   });
 
   it('reports what is stored, what expires soon, and what is overdue with why', async () => {

@@ -6,9 +6,10 @@ import { CapturedData1795611954117 } from './1795611954117-CapturedData';
 import { RetentionHolds1795614251604 } from './1795614251604-RetentionHolds';
 import { Purge1795614481802 } from './1795614481802-Purge';
 import { EraseMessageBodies1795614845214 } from './1795614845214-EraseMessageBodies';
+import { EraseCallMetadata1795616188956 } from './1795616188956-EraseCallMetadata';
 
 /**
  * Every migration, oldest first. `npm run migration:generate -- <Name>` adds
  * new files here; the schema test fails when entities and migrations disagree.
  */
-export const MIGRATIONS: (new () => MigrationInterface)[] = [Conversations1795605533457, AppendChatMessages1795606617000, Consent1795609825004, CapturedData1795611954117, RetentionHolds1795614251604, Purge1795614481802, EraseMessageBodies1795614845214];
+export const MIGRATIONS: (new () => MigrationInterface)[] = [Conversations1795605533457, AppendChatMessages1795606617000, Consent1795609825004, CapturedData1795611954117, RetentionHolds1795614251604, Purge1795614481802, EraseMessageBodies1795614845214, EraseCallMetadata1795616188956];
