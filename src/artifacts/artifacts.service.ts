@@ -279,24 +279,49 @@ export class ArtifactsService {
    * or marked to go now) and not under a hold: they become `purging`. Rows
    * another run holds are skipped, so two runs never take the same item.
    */
-  async claimForPurge(now: Date, limit: number, runId: string): Promise<PurgeCandidate[]> {
+  async claimForPurge(now: Date, limit: number, runId: string, skip: string[] = []): Promise<PurgeCandidate[]> {
+    // Items marked to go now (a withdrawal, an erasure) first; then by retain_until. Items that failed earlier in this run are skipped.
     const [rows] = await this.dataSource.query<[PurgeCandidate[], number]>(
       `UPDATE artifacts a SET state = 'purging', purge_run_id = $3
         WHERE a.id IN (
           SELECT d.id FROM artifacts d
            WHERE d.state = 'stored' AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND NOT ${heldCondition('d', '$1')}
-           ORDER BY d.retain_until LIMIT $2 FOR UPDATE SKIP LOCKED)
+             AND d.id <> ALL($4::uuid[])
+           ORDER BY (d.purge_reason IS NULL), d.retain_until LIMIT $2 FOR UPDATE SKIP LOCKED)
         RETURNING a.id, a.storage_key, a.kind, a.purpose, a.retention_tag, a.size`,
-      [now, limit, runId],
+      [now, limit, runId, skip],
     );
     return rows;
   }
 
+  /**
+   * R10.4, durably: items whose consent a later withdrawal took back, not yet
+   * marked (the withdrawal's own reaction may have been lost to a crash, or
+   * the item was stored under a grant withdrawn meanwhile), are marked now.
+   */
+  async markRevokedConsents(): Promise<number> {
+    const [rows] = await this.dataSource.query<[unknown[], number]>(
+      `UPDATE artifacts a SET purge_reason = 'consent_withdrawn'
+         FROM consent_events g
+        WHERE a.consent_event_id = g.id AND a.legal_basis = 'consent' AND a.state IN ('pending', 'stored') AND a.purge_reason IS NULL
+          AND EXISTS (SELECT 1 FROM consent_events w
+                       WHERE w.customer_id = g.customer_id AND w.purpose = g.purpose AND w.type = 'withdrawn' AND w.position > g.position
+                         AND (w.scope = 'standing' OR w.conversation_id = g.conversation_id))
+        RETURNING a.id`,
+    );
+    return rows.length;
+  }
+
   /** Items a run claimed but did not finish (it crashed, or its store failed): the next run completes them. */
   async stuckInPurging(limit: number, runId: string): Promise<PurgeCandidate[]> {
+    // Only items of runs that are over (or were killed): never those a live run is working on.
     const [rows] = await this.dataSource.query<[PurgeCandidate[], number]>(
       `UPDATE artifacts a SET purge_run_id = $2
-        WHERE a.id IN (SELECT id FROM artifacts WHERE state = 'purging' ORDER BY retain_until LIMIT $1 FOR UPDATE SKIP LOCKED)
+        WHERE a.id IN (
+          SELECT d.id FROM artifacts d
+           WHERE d.state = 'purging' AND d.purge_run_id IS DISTINCT FROM $2
+             AND NOT EXISTS (SELECT 1 FROM purge_runs r WHERE r.id = d.purge_run_id AND r.status = 'running')
+           ORDER BY d.retain_until LIMIT $1 FOR UPDATE SKIP LOCKED)
         RETURNING a.id, a.storage_key, a.kind, a.purpose, a.retention_tag, a.size`,
       [limit, runId],
     );
@@ -320,7 +345,7 @@ export class ArtifactsService {
   async releaseNewlyHeld(ids: string[], now: Date): Promise<string[]> {
     if (ids.length === 0) return [];
     const [rows] = await this.dataSource.query<[Array<{ id: string }>, number]>(
-      `UPDATE artifacts d SET state = 'stored' WHERE d.id = ANY($1) AND d.state = 'purging' AND ${heldCondition('d', '$2')} RETURNING d.id`,
+      `UPDATE artifacts d SET state = 'stored', purge_run_id = NULL WHERE d.id = ANY($1) AND d.state = 'purging' AND ${heldCondition('d', '$2')} RETURNING d.id`,
       [ids, now],
     );
     return rows.map((r) => r.id);
@@ -329,7 +354,7 @@ export class ArtifactsService {
   /** Claimed items whose objects could not be deleted go back to `stored`, unchanged. */
   async unclaim(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.dataSource.query(`UPDATE artifacts SET state = 'stored' WHERE id = ANY($1) AND state = 'purging'`, [ids]);
+    await this.dataSource.query(`UPDATE artifacts SET state = 'stored', purge_run_id = NULL WHERE id = ANY($1) AND state = 'purging'`, [ids]);
   }
 
   /** What a run would take (dry run): the first `cap` due, unheld items, counted per kind x purpose x tag, never loaded. */

@@ -2,7 +2,7 @@ import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export const PURGE_TRIGGERS = ['schedule', 'command', 'withdrawal'] as const;
 export type PurgeTrigger = (typeof PURGE_TRIGGERS)[number];
-export const PURGE_STATUSES = ['running', 'completed', 'failed', 'skipped'] as const;
+export const PURGE_STATUSES = ['running', 'completed', 'partial', 'failed', 'skipped'] as const;
 export type PurgeStatus = (typeof PURGE_STATUSES)[number];
 
 export interface PurgeTotal {
@@ -21,7 +21,7 @@ export interface PurgeFailure {
 /** One purge run (R10.2): when, where, what it purged (counts and bytes), what failed and why. */
 @Entity('purge_runs')
 @Check('CHK_purge_runs_trigger', `"trigger" IN ('schedule', 'command', 'withdrawal')`)
-@Check('CHK_purge_runs_status', `"status" IN ('running', 'completed', 'failed', 'skipped')`)
+@Check('CHK_purge_runs_status', `"status" IN ('running', 'completed', 'partial', 'failed', 'skipped')`)
 @Index('IDX_purge_runs_started', ['startedAt'])
 export class PurgeRunEntity {
   @PrimaryGeneratedColumn('uuid')

@@ -30,6 +30,8 @@ export interface ReconcileReport {
   deletedOrphans: number;
   markedMissing: number;
   failures: PurgeFailure[];
+  /** Set when the repair was refused because the store looks wrong. */
+  aborted?: string;
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -170,6 +172,11 @@ export class PurgeService {
       report.missing.push(...heads.filter((h) => !h.head).map((h) => h.row.id));
       after = page[page.length - 1].id;
     }
+    // A wrong bucket or an unmounted directory lists nothing: that must not tombstone everything.
+    if (!options.dryRun && report.missing.length > 0 && (report.checkedObjects === 0 || report.missing.length > report.checkedRows / 2)) {
+      report.aborted = `${report.missing.length} of ${report.checkedRows} stored items have no object: the store looks wrong; nothing was changed`;
+      return report;
+    }
     if (!options.dryRun) {
       if (report.orphans.length > 0) {
         const result = await this.store.deleteMany(report.orphans);
@@ -196,6 +203,8 @@ export class PurgeService {
   private async locked(options: { trigger: PurgeTrigger; dryRun?: boolean; cap?: number; onProgress?: (done: number) => void }): Promise<PurgeRunView> {
     const cap = options.cap ?? this.config.purge.maxItemsPerRun;
     const dryRun = options.dryRun ?? false;
+    // Holding the lock, any other run still `running` was killed: its record says so; its items are repaired below.
+    await this.dataSource.query(`UPDATE purge_runs SET status = 'failed', finished_at = $1 WHERE status = 'running'`, [this.clock.now()]);
     const [run] = await this.dataSource.query<RunRow[]>(
       `INSERT INTO purge_runs (instance, trigger, dry_run, status, started_at) VALUES ($1, $2, $3, 'running', $4) RETURNING *`,
       [this.instance, options.trigger, dryRun, this.clock.now()],
@@ -225,18 +234,19 @@ export class PurgeService {
         }
         held = await this.artifacts.heldDueCount(now);
       } else {
+        await this.artifacts.markRevokedConsents();
         // What a crashed or failed run left half done, first.
         for (let stuck = await this.artifacts.stuckInPurging(BATCH, run.id); stuck.length > 0 && purged < cap; stuck = await this.artifacts.stuckInPurging(BATCH, run.id)) {
-          const done = await this.purgeBatch(stuck, run.id, failures);
+          const done = await this.purgeBatch(stuck, run.id, failures, false);
           count(done);
           if (done.length === 0) break; // all of them failed again: the store is down
         }
         while (purged < cap) {
-          const claimed = await this.artifacts.claimForPurge(now, Math.min(BATCH, cap - purged), run.id);
+          const claimed = await this.artifacts.claimForPurge(now, Math.min(BATCH, cap - purged), run.id, failures.map((f) => f.artifactId).filter((id) => id !== '*'));
           if (claimed.length === 0) break;
-          const done = await this.purgeBatch(claimed, run.id, failures);
+          const done = await this.purgeBatch(claimed, run.id, failures, true);
           count(done);
-          if (done.length === 0) break; // nothing got through (the store is down): the next run retries
+          if (done.length === 0 && failures.length >= claimed.length) break; // nothing got through (the store is down): the next run retries
         }
         held = await this.artifacts.heldDueCount(now);
         // Chat message bodies follow their conversation's transcript tag (support_chat, from the close).
@@ -266,6 +276,7 @@ export class PurgeService {
       failures.push({ artifactId: '*', reason: err instanceof Error ? err.message : String(err) });
       this.logger.error(`purge run failed: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (status === 'completed' && failures.length > 0) status = 'partial';
     const totalList = [...totals.values()];
     const bytes = totalList.reduce((sum, t) => sum + t.bytes, 0);
     const [[finished]] = await this.dataSource.query<[RunRow[], number]>(
@@ -286,9 +297,10 @@ export class PurgeService {
   }
 
   /** Deletes a batch's objects, then tombstones the rows whose objects are gone; the rest go back unchanged. */
-  private async purgeBatch(claimed: PurgeCandidate[], runId: string, failures: PurgeFailure[]): Promise<PurgeCandidate[]> {
-    // Checked again right before the objects go: a hold placed since the claim wins.
-    const held = new Set(await this.artifacts.releaseNewlyHeld(claimed.map((r) => r.id), this.clock.now()));
+  private async purgeBatch(claimed: PurgeCandidate[], runId: string, failures: PurgeFailure[], fresh: boolean): Promise<PurgeCandidate[]> {
+    // Checked again right before the objects go: a hold placed since the claim wins. Not for items a
+    // killed run left: their objects may be gone already, and a row must never point at nothing.
+    const held = new Set(fresh ? await this.artifacts.releaseNewlyHeld(claimed.map((r) => r.id), this.clock.now()) : []);
     const rows = claimed.filter((r) => !held.has(r.id));
     const withKey = rows.filter((r) => r.storage_key !== null);
     let deleted = new Set<string>();

@@ -62,47 +62,24 @@ export class RetentionPoliciesService {
 
   /** R10.1: what a change of a tag's policy would change, without changing anything. */
   async preview(tag: string, change: PolicyChange): Promise<PolicyPreview> {
-    const current = await this.get(tag);
-    const proposed = this.proposed(current, change);
-    const now = this.clock.now();
-    const [row] = await this.dataSource.query<Array<{ affected: string; sooner: string; later: string; due: string; held: string }>>(
-      `WITH next AS (
-         SELECT a.id, a.retain_until AS old_until, ${untilSql('a', 'c', '$2', '$3')} AS new_until, ${heldCondition('a', '$4')} AS held
-           FROM artifacts a JOIN conversations c ON c.id = a.conversation_id
-          WHERE a.retention_tag = $1 AND a.state IN ('pending', 'stored'))
-       SELECT count(*) FILTER (WHERE new_until <> old_until) AS affected,
-              count(*) FILTER (WHERE new_until < old_until) AS sooner,
-              count(*) FILTER (WHERE new_until > old_until) AS later,
-              count(*) FILTER (WHERE new_until <= $4 AND old_until > $4) AS due,
-              count(*) FILTER (WHERE new_until <= $4 AND old_until > $4 AND held) AS held
-         FROM next`,
-      [tag, proposed.duration, proposed.starts, now],
-    );
-    return {
-      current,
-      proposed,
-      affected: Number(row.affected),
-      sooner: Number(row.sooner),
-      later: Number(row.later),
-      dueAtOnce: Number(row.due),
-      heldAmongDue: Number(row.held),
-    };
+    return this.previewIn(this.dataSource.manager, await this.get(tag), change);
   }
 
   /**
    * Changes a tag's policy and recomputes retain_until for everything it
-   * covers, in one transaction, audited with what it did. The caller names the
-   * preview's counts it saw (`expectAffected`), so a change is made only
-   * after a dry run of exactly that change.
+   * covers, in one transaction that holds the policy row, audited with what
+   * it did. The caller names the preview's `affected` count it reviewed: the
+   * change is made only if the same preview, taken inside the transaction,
+   * still says so.
    */
   async change(actor: Participant, tag: string, change: PolicyChange, expectAffected: number): Promise<{ policy: RetentionPolicy; recomputed: number }> {
-    const preview = await this.preview(tag, change);
-    if (preview.affected !== expectAffected) {
-      throw new DomainException('CONFLICT', `The preview said ${expectAffected} items would change, now it is ${preview.affected}: preview again`);
-    }
-    const proposed = preview.proposed;
     return this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT 1 FROM retention_policies WHERE tag = $1 FOR UPDATE`, [tag]);
+      const preview = await this.previewIn(manager, await this.get(tag, manager), change);
+      if (preview.affected !== expectAffected) {
+        throw new DomainException('CONFLICT', `The preview said ${expectAffected} items would change, now it is ${preview.affected}: preview again`);
+      }
+      const proposed = preview.proposed;
       await manager.query(`UPDATE retention_policies SET duration = $2, starts = $3, description = $4, updated_at = now() WHERE tag = $1`, [
         tag,
         proposed.duration,
@@ -123,17 +100,46 @@ export class RetentionPoliciesService {
           target: { type: 'retention_policy', id: tag },
           outcome: 'allowed',
           details: {
-            from: { duration: preview.current.duration, starts: preview.current.starts },
-            to: { duration: proposed.duration, starts: proposed.starts },
+            from: { duration: preview.current.duration, starts: preview.current.starts, description: preview.current.description },
+            to: { duration: proposed.duration, starts: proposed.starts, description: proposed.description },
             recomputed,
             sooner: preview.sooner,
             later: preview.later,
+            dueAtOnce: preview.dueAtOnce,
+            heldAmongDue: preview.heldAmongDue,
           },
         },
         manager,
       );
       return { policy: proposed, recomputed };
     });
+  }
+
+  private async previewIn(db: EntityManager, current: RetentionPolicy, change: PolicyChange): Promise<PolicyPreview> {
+    const proposed = this.proposed(current, change);
+    const now = this.clock.now();
+    const [row] = await db.query<Array<{ affected: string; sooner: string; later: string; due: string; held: string }>>(
+      `WITH next AS (
+         SELECT a.id, a.retain_until AS old_until, ${untilSql('a', 'c', '$2', '$3')} AS new_until, ${heldCondition('a', '$4')} AS held
+           FROM artifacts a JOIN conversations c ON c.id = a.conversation_id
+          WHERE a.retention_tag = $1 AND a.state IN ('pending', 'stored'))
+       SELECT count(*) FILTER (WHERE new_until <> old_until) AS affected,
+              count(*) FILTER (WHERE new_until < old_until) AS sooner,
+              count(*) FILTER (WHERE new_until > old_until) AS later,
+              count(*) FILTER (WHERE new_until <= $4 AND old_until > $4) AS due,
+              count(*) FILTER (WHERE new_until <= $4 AND old_until > $4 AND held) AS held
+         FROM next`,
+      [current.tag, proposed.duration, proposed.starts, now],
+    );
+    return {
+      current,
+      proposed,
+      affected: Number(row.affected),
+      sooner: Number(row.sooner),
+      later: Number(row.later),
+      dueAtOnce: Number(row.due),
+      heldAmongDue: Number(row.held),
+    };
   }
 
   private proposed(current: RetentionPolicy, change: PolicyChange): RetentionPolicy {

@@ -171,7 +171,8 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
     // The first half of a run: claimed, objects deleted, then the process died.
     const artifacts = app.app.get(ArtifactsService);
-    const claimed = await artifacts.claimForPurge(clock.now(), 10, '00000000-0000-4000-8000-000000000000');
+    const [dead] = await sql<{ id: string }>(`INSERT INTO purge_runs (instance, trigger, dry_run, status, started_at) VALUES ('gone:1', 'schedule', false, 'running', $1) RETURNING id`, [clock.now()]);
+    const claimed = await artifacts.claimForPurge(clock.now(), 10, dead.id);
     expect(claimed.map((r) => r.id).sort()).toEqual([...ids].sort());
     await store.deleteMany(claimed.map((r) => r.storage_key!));
     expect((await sql(`SELECT DISTINCT state FROM artifacts WHERE id = ANY($1)`, [ids]))).toEqual([{ state: 'purging' }]);
@@ -179,6 +180,21 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     const run = await purge();
     expect(run.itemsPurged).toBe(2);
     expect(await sql(`SELECT DISTINCT state FROM artifacts WHERE id = ANY($1)`, [ids])).toEqual([{ state: 'purged' }]);
+    // The killed run's record says it did not finish.
+    expect(await sql(`SELECT status FROM purge_runs WHERE id = $1`, [dead.id])).toEqual([{ status: 'failed' }]);
+  });
+
+  it('purges what a withdrawal took back even when its immediate reaction was lost (a crash)', async () => {
+    const c = await chat('cust-purge-lost-reaction');
+    const id = await diagnostics(c.customer, c.conversationId);
+    // A standing withdrawal written to the ledger without anyone reacting to it.
+    await sql(
+      `INSERT INTO consent_events (type, customer_id, purpose, scope, actor_kind, actor_id, channel, occurred_at)
+       VALUES ('withdrawn', $1, 'diagnostics', 'standing', 'customer', $1, 'web', $2)`,
+      [c.customerId, clock.now()],
+    );
+    await purge();
+    expect(await sql(`SELECT state, purge_reason FROM artifacts WHERE id = $1`, [id])).toEqual([{ state: 'purged', purge_reason: 'consent_withdrawn' }]);
   });
 
   it('two instances purging at once purge each item exactly once', async () => {
