@@ -18,7 +18,7 @@ import { Client } from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { AppConfig } from '../../src/config/app-config';
 import { TokenService } from '../../src/identity/token.service';
-import { freePort, percentile, round, startNode, waitForHttp, type Child } from '../support/processes';
+import { benchDatabase, freePort, percentile, round, startNode, waitForHttp, type Child } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -175,21 +175,10 @@ async function main(): Promise<void> {
       CHAT_RATE_LIMIT_PER_SECOND: '100000',
       CHAT_RATE_LIMIT_BURST: '100000',
     };
-    if (process.env.DATABASE_URL) {
-      const name = `sdbench_${Date.now().toString(36)}`;
-      const admin = new Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      const url = new URL(process.env.DATABASE_URL);
-      url.pathname = `/${name}`;
-      env.DATABASE_URL = url.toString();
-      dropDatabase = async () => {
-        const c = new Client({ connectionString: process.env.DATABASE_URL });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      };
+    const database = await benchDatabase();
+    if (database) {
+      env.DATABASE_URL = database.url;
+      dropDatabase = database.drop;
     }
     // BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the service.
     const service = startNode(join(ROOT, 'dist', 'main.js'), env, [], process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean));

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { AppConfig } from '../../src/config/app-config';
 import { TokenService } from '../../src/identity/token.service';
-import { freePort, percentile, round, startNode, type Child } from '../support/processes';
+import { benchDatabase, freePort, percentile, round, startNode, type Child } from '../support/processes';
 
 const { values } = parseArgs({
   options: {
@@ -82,21 +82,10 @@ async function main(): Promise<void> {
   try {
     const port = await freePort();
     const env: Record<string, string> = { DATA_DIR: work, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', EMBEDDED_PG_PORT: String(await freePort()) };
-    if (process.env.DATABASE_URL) {
-      const name = `sdbench_${Date.now().toString(36)}`;
-      const admin = new Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      const url = new URL(process.env.DATABASE_URL);
-      url.pathname = `/${name}`;
-      env.DATABASE_URL = url.toString();
-      dropDatabase = async () => {
-        const c = new Client({ connectionString: process.env.DATABASE_URL });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      };
+    const database = await benchDatabase();
+    if (database) {
+      env.DATABASE_URL = database.url;
+      dropDatabase = database.drop;
     }
     server = startNode(join(__dirname, 'gate-server.js'), env);
     const started = Date.now();

@@ -53,3 +53,30 @@ export function round(n: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+/**
+ * With DATABASE_URL set, a database of its own on that server for this run
+ * (its URL for the service, and a drop for the end); otherwise nothing, and
+ * the service starts its embedded PostgreSQL.
+ */
+export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const server = process.env.DATABASE_URL;
+  if (!server) return undefined;
+  const { Client } = await import('pg');
+  const name = `sdbench_${Date.now().toString(36)}`;
+  const admin = new Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new Client({ connectionString: server });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}

@@ -19,10 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { Client } from 'pg';
 import { AppConfig } from '../../src/config/app-config';
 import { TokenService } from '../../src/identity/token.service';
-import { freePort, round, startNode, waitForHttp, type Child } from '../support/processes';
+import { benchDatabase, freePort, round, startNode, waitForHttp, type Child } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, mb: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
@@ -116,21 +115,10 @@ async function main(): Promise<void> {
       DIAGNOSTICS_MAX_MB: String(Math.ceil(SIZE / (1024 * 1024)) + 1),
       ...s3Env,
     };
-    if (process.env.DATABASE_URL) {
-      const name = `sdbench_${Date.now().toString(36)}`;
-      const admin = new Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      const url = new URL(process.env.DATABASE_URL);
-      url.pathname = `/${name}`;
-      env.DATABASE_URL = url.toString();
-      dropDatabase = async () => {
-        const c = new Client({ connectionString: process.env.DATABASE_URL });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      };
+    const database = await benchDatabase();
+    if (database) {
+      env.DATABASE_URL = database.url;
+      dropDatabase = database.drop;
     }
     // BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the service.
     const service = startNode(join(ROOT, 'dist', 'main.js'), env, [], process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean));

@@ -1,16 +1,17 @@
-import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { DirectoryService } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
+import { uuidParam } from '../errors/params';
 import { CurrentPrincipal, Public, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { ArtifactsService } from './artifacts.service';
 import { ReadArtifactQuery } from './dto/read-artifact.query';
 import { singleFile } from './multipart';
 
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new DomainException('VALIDATION_FAILED', 'The id must be a UUID') });
+const uuid = uuidParam;
 
 /** Capture routes and reads that state their purpose (R1.3, R3.2, R3.3). */
 @ApiTags('artifacts')

@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DirectoryService } from '../directory/directory.service';
-import { DomainException } from '../errors/domain.exception';
+import { uuidParam, codeParam } from '../errors/params';
 import { CurrentPrincipal, Public, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { resolveLocale } from '../i18n/locale';
@@ -9,16 +9,11 @@ import { ConsentLedgerService } from './consent-ledger.service';
 import { ConsentTextsService } from './consent-texts.service';
 import { ConsentService, userAgentEvidence } from './consent.service';
 import { toEventView, toTextVersionView } from './consent.views';
-import { AnswerConsentDto, AskConsentDto, CODE, CreatePurposeDto, LedgerQueryDto, LocaleQueryDto, PublishTextDto, UpdatePurposeDto } from './dto/consent.dto';
+import { AnswerConsentDto, AskConsentDto, CreatePurposeDto, LedgerQueryDto, LocaleQueryDto, PublishTextDto, UpdatePurposeDto } from './dto/consent.dto';
 import { PurposesService } from './purposes.service';
 
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new DomainException('VALIDATION_FAILED', 'The id must be a UUID') });
-const code = {
-  transform(value: string) {
-    if (!CODE.test(value)) throw new DomainException('VALIDATION_FAILED', 'The purpose must be a purpose code');
-    return value;
-  },
-};
+const uuid = uuidParam;
+const code = codeParam('purpose');
 
 /** Purposes, their texts, requests in conversations and the answers to them. */
 @ApiTags('consent')

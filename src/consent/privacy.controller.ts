@@ -2,21 +2,17 @@ import { Body, Controller, Get, Headers, Param, Patch, Put, Query } from '@nestj
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DirectoryService } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
+import { codeParam } from '../errors/params';
 import { CurrentPrincipal, Public, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { resolveLocale } from '../i18n/locale';
 import { ConsentLedgerService } from './consent-ledger.service';
 import { ConsentService, userAgentEvidence } from './consent.service';
 import { toEventView } from './consent.views';
-import { CODE, HistoryQueryDto, LocaleQueryDto, ProfileLocaleDto, StandingChoiceDto } from './dto/consent.dto';
+import { HistoryQueryDto, LocaleQueryDto, ProfileLocaleDto, StandingChoiceDto } from './dto/consent.dto';
 import { PrivacyPageService } from './privacy-page.service';
 
-const code = {
-  transform(value: string) {
-    if (!CODE.test(value)) throw new DomainException('VALIDATION_FAILED', 'The purpose must be a purpose code');
-    return value;
-  },
-};
+const code = codeParam('purpose');
 
 /**
  * The customer's permanent privacy page (R1.4): read every purpose's current

@@ -1,13 +1,13 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DirectoryService } from '../directory/directory.service';
-import { DomainException } from '../errors/domain.exception';
+import { uuidParam } from '../errors/params';
 import { CurrentPrincipal, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { ConversationsService } from './conversations.service';
 import { AssignConversationDto, HistoryQuery, ListConversationsQuery, PostMessageDto } from './dto/conversation.dto';
 
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new DomainException('VALIDATION_FAILED', 'The id must be a UUID') });
+const uuid = uuidParam;
 
 /** The same domain as the /chat socket, over REST. Visibility rules live in ConversationsService. */
 @ApiTags('conversations')

@@ -1,20 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DirectoryService } from '../directory/directory.service';
-import { DomainException } from '../errors/domain.exception';
+import { uuidParam, codeParam } from '../errors/params';
 import { CurrentPrincipal, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { ApplyPolicyChangeDto, ListHoldsQuery, PlaceHoldDto, PolicyChangeDto, ReleaseHoldDto } from './dto/retention.dto';
 import { LegalHoldsService } from './legal-holds.service';
 import { RetentionPoliciesService } from './retention-policies.service';
 
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new DomainException('VALIDATION_FAILED', 'The id must be a UUID') });
-const tagPipe = {
-  transform(value: string) {
-    if (!/^[a-z][a-z0-9_]{1,39}$/.test(value)) throw new DomainException('VALIDATION_FAILED', 'The tag must be a retention tag');
-    return value;
-  },
-};
+const uuid = uuidParam;
+const tagPipe = codeParam('retention tag');
 
 /** Retention policies and legal holds, for privacy officers (R10.1, R10.3). */
 @ApiTags('retention')
