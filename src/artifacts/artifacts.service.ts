@@ -120,32 +120,36 @@ export class ArtifactsService {
       const fileName = sanitizeFileName(input.fileName);
       const inspected = await inspectContent(input.body, fileName);
       const capturedAt = this.clock.now();
-      const retainUntil = await this.policies.retainUntil(basis.retentionTag, capturedAt, conversation.closed_at);
       key = `${input.purpose}/${id.slice(0, 2)}/${id}`;
+      let retainUntil!: Date;
       try {
-        await this.dataSource.query(
-          `INSERT INTO artifacts (id, kind, conversation_id, customer_id, purpose, legal_basis, consent_event_id, retention_tag, retain_until,
-                                  state, storage_key, file_name, source_ref, attributes, captured_by_kind, captured_by_id, captured_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14, $15, $16)`,
-          [
-            id,
-            input.kind,
-            input.conversationId,
-            conversation.customer_id,
-            input.purpose,
-            basis.legalBasis,
-            basis.event?.id ?? null,
-            basis.retentionTag,
-            retainUntil,
-            key,
-            fileName,
-            input.sourceRef ?? null,
-            JSON.stringify(input.attributes ?? {}),
-            input.capturedBy.kind,
-            input.capturedBy.id,
-            capturedAt,
-          ],
-        );
+        // The policy row is held until the row is in: a policy change either sees this row or comes after it.
+        await this.dataSource.transaction(async (manager) => {
+          retainUntil = await this.policies.retainUntil(basis.retentionTag, capturedAt, conversation.closed_at, manager, true);
+          await manager.query(
+            `INSERT INTO artifacts (id, kind, conversation_id, customer_id, purpose, legal_basis, consent_event_id, retention_tag, retain_until,
+                                    state, storage_key, file_name, source_ref, attributes, captured_by_kind, captured_by_id, captured_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14, $15, $16)`,
+            [
+              id,
+              input.kind,
+              input.conversationId,
+              conversation.customer_id,
+              input.purpose,
+              basis.legalBasis,
+              basis.event?.id ?? null,
+              basis.retentionTag,
+              retainUntil,
+              key,
+              fileName,
+              input.sourceRef ?? null,
+              JSON.stringify(input.attributes ?? {}),
+              input.capturedBy.kind,
+              input.capturedBy.id,
+              capturedAt,
+            ],
+          );
+        });
       } catch (err) {
         if ((err as { code?: string }).code === '23505') throw new DomainException('CONFLICT', 'This is being captured already');
         throw err;

@@ -54,8 +54,9 @@ export class RetentionPoliciesService {
     return this.dataSource.query<RetentionPolicy[]>(`SELECT ${COLUMNS} FROM retention_policies ORDER BY tag`);
   }
 
-  async get(tag: string, db: EntityManager = this.dataSource.manager): Promise<RetentionPolicy> {
-    const rows = await db.query<RetentionPolicy[]>(`SELECT ${COLUMNS} FROM retention_policies WHERE tag = $1`, [tag]);
+  /** `share`: hold the policy row for the caller's transaction, so a change waits for it (and it for a change). */
+  async get(tag: string, db: EntityManager = this.dataSource.manager, share = false): Promise<RetentionPolicy> {
+    const rows = await db.query<RetentionPolicy[]>(`SELECT ${COLUMNS} FROM retention_policies WHERE tag = $1 ${share ? 'FOR SHARE' : ''}`, [tag]);
     if (!rows[0]) throw new DomainException('RETENTION_POLICY_NOT_FOUND', `There is no retention policy for the tag "${tag}"`);
     return rows[0];
   }
@@ -155,8 +156,8 @@ export class RetentionPoliciesService {
    * conversation's close while it is still open, the count starts now: the
    * close moves it later (recomputed then), never earlier.
    */
-  async retainUntil(tag: string, capturedAt: Date, conversationClosedAt: Date | null, db: EntityManager = this.dataSource.manager): Promise<Date> {
-    const policy = await this.get(tag, db);
+  async retainUntil(tag: string, capturedAt: Date, conversationClosedAt: Date | null, db: EntityManager = this.dataSource.manager, share = false): Promise<Date> {
+    const policy = await this.get(tag, db, share);
     const start = policy.starts === 'conversation_closed' && conversationClosedAt ? conversationClosedAt : capturedAt;
     const [row] = await db.query<Array<{ until: Date }>>(`SELECT ($1::timestamptz + $2::interval) AS until`, [start, policy.duration]);
     return row.until;
