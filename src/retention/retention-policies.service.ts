@@ -27,6 +27,8 @@ export interface PolicyChange {
 export interface PolicyPreview {
   current: RetentionPolicy;
   proposed: RetentionPolicy;
+  /** The preview counts items captured up to this time; the change is checked against the same set. */
+  asOf: string;
   /** Items whose retain_until would change, and how. */
   affected: number;
   sooner: number;
@@ -63,7 +65,7 @@ export class RetentionPoliciesService {
 
   /** R10.1: what a change of a tag's policy would change, without changing anything. */
   async preview(tag: string, change: PolicyChange): Promise<PolicyPreview> {
-    return this.previewIn(this.dataSource.manager, await this.get(tag), change);
+    return this.previewIn(this.dataSource.manager, await this.get(tag), change, this.clock.now());
   }
 
   /**
@@ -73,10 +75,17 @@ export class RetentionPoliciesService {
    * change is made only if the same preview, taken inside the transaction,
    * still says so.
    */
-  async change(actor: Participant, tag: string, change: PolicyChange, expectAffected: number): Promise<{ policy: RetentionPolicy; recomputed: number }> {
+  async change(
+    actor: Participant,
+    tag: string,
+    change: PolicyChange,
+    expected: { affected: number; asOf?: Date },
+  ): Promise<{ policy: RetentionPolicy; recomputed: number }> {
+    const expectAffected = expected.affected;
     return this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT 1 FROM retention_policies WHERE tag = $1 FOR UPDATE`, [tag]);
-      const preview = await this.previewIn(manager, await this.get(tag, manager), change);
+      // Items captured after the preview do not make it stale: they follow the new policy like the rest.
+      const preview = await this.previewIn(manager, await this.get(tag, manager), change, expected.asOf ?? this.clock.now());
       if (preview.affected !== expectAffected) {
         throw new DomainException('CONFLICT', `The preview said ${expectAffected} items would change, now it is ${preview.affected}: preview again`);
       }
@@ -116,25 +125,26 @@ export class RetentionPoliciesService {
     });
   }
 
-  private async previewIn(db: EntityManager, current: RetentionPolicy, change: PolicyChange): Promise<PolicyPreview> {
+  private async previewIn(db: EntityManager, current: RetentionPolicy, change: PolicyChange, asOf: Date): Promise<PolicyPreview> {
     const proposed = this.proposed(current, change);
     const now = this.clock.now();
     const [row] = await db.query<Array<{ affected: string; sooner: string; later: string; due: string; held: string }>>(
       `WITH next AS (
          SELECT a.id, a.retain_until AS old_until, ${untilSql('a', 'c', '$2', '$3')} AS new_until, ${heldCondition('a', '$4')} AS held
            FROM artifacts a JOIN conversations c ON c.id = a.conversation_id
-          WHERE a.retention_tag = $1 AND a.state IN ('pending', 'stored'))
+          WHERE a.retention_tag = $1 AND a.state IN ('pending', 'stored') AND a.captured_at <= $5)
        SELECT count(*) FILTER (WHERE new_until <> old_until) AS affected,
               count(*) FILTER (WHERE new_until < old_until) AS sooner,
               count(*) FILTER (WHERE new_until > old_until) AS later,
               count(*) FILTER (WHERE new_until <= $4 AND old_until > $4) AS due,
               count(*) FILTER (WHERE new_until <= $4 AND old_until > $4 AND held) AS held
          FROM next`,
-      [current.tag, proposed.duration, proposed.starts, now],
+      [current.tag, proposed.duration, proposed.starts, now, asOf],
     );
     return {
       current,
       proposed,
+      asOf: asOf.toISOString(),
       affected: Number(row.affected),
       sooner: Number(row.sooner),
       later: Number(row.later),

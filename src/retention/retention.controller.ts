@@ -40,8 +40,11 @@ export class RetentionController {
   @Put('retention/policies/:tag')
   @Roles('privacy_officer', 'admin')
   async change(@CurrentPrincipal() principal: Principal, @Param('tag', tagPipe) tag: string, @Body() dto: ApplyPolicyChangeDto) {
-    const { expectAffected, ...change } = dto;
-    return this.policies.change(await this.directory.participantFor(principal), tag, change, expectAffected);
+    const { expectAffected, previewAsOf, ...change } = dto;
+    return this.policies.change(await this.directory.participantFor(principal), tag, change, {
+      affected: expectAffected,
+      asOf: previewAsOf ? new Date(previewAsOf) : undefined,
+    });
   }
 
   @Post('legal-holds')

@@ -83,9 +83,18 @@ describe('retention policies and legal holds (R10.1, R10.3)', () => {
       const [audit] = await sql(`SELECT action, outcome, details FROM audit_events WHERE target_type = 'retention_policy' AND target_id = 'support_chat'`);
       expect(audit).toMatchObject({ action: 'retention.policy.change', outcome: 'allowed', details: { from: { duration: 'P12M' }, to: { duration: 'P6M' } } });
 
-      // Back to the default for the rest of the suite.
+      // Back to the default; a capture between preview and change does not make the preview stale when its asOf is named.
       const back = await request(app.url).post('/retention/policies/support_chat/preview').set(auth(officer)).send({ duration: 'P12M' }).expect(200);
-      await request(app.url).put('/retention/policies/support_chat').set(auth(officer)).send({ duration: 'P12M', expectAffected: back.body.affected }).expect(200);
+      clock.advance(1000);
+      await attachment('cust-policy-meanwhile', false);
+      await request(app.url).put('/retention/policies/support_chat').set(auth(officer)).send({ duration: 'P12M', expectAffected: back.body.affected }).expect(409);
+      const reverted = await request(app.url)
+        .put('/retention/policies/support_chat')
+        .set(auth(officer))
+        .send({ duration: 'P12M', expectAffected: back.body.affected, previewAsOf: back.body.asOf })
+        .expect(200);
+      // The one captured meanwhile (under P6M) follows the change too.
+      expect(reverted.body.recomputed).toBe(back.body.affected + 1);
     });
 
     it('refuses a duration that is not ISO 8601 whole units, or zero', async () => {

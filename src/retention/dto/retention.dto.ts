@@ -28,6 +28,11 @@ export class ApplyPolicyChangeDto extends PolicyChangeDto {
   @IsInt()
   @Min(0)
   expectAffected: number;
+
+  @ApiPropertyOptional({ description: 'The preview\'s `asOf`: items captured later do not make it stale' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  previewAsOf?: string;
 }
 
 export class PlaceHoldDto {
