@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -18,7 +18,7 @@ const STALE_AFTER_MS = 2 * 3_600_000;
  * time (advisory lock); the retention work adds the full reconciler.
  */
 @Injectable()
-export class PendingCleanupJob implements OnApplicationBootstrap, OnApplicationShutdown {
+export class PendingCleanupJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(PendingCleanupJob.name);
   private running?: Promise<void>;
 
@@ -36,7 +36,7 @@ export class PendingCleanupJob implements OnApplicationBootstrap, OnApplicationS
     this.scheduler.addInterval(JOB, timer);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.scheduler.doesExist('interval', JOB)) this.scheduler.deleteInterval(JOB);
     await this.running;
   }

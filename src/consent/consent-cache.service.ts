@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
@@ -39,7 +39,7 @@ interface Entry<T> {
  * permission) read the ledger directly (ConsentGate.read).
  */
 @Injectable()
-export class ConsentCacheService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ConsentCacheService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ConsentCacheService.name);
   private readonly entries = new Map<string, Entry<unknown>>();
   private readonly instance = randomUUID();
@@ -63,7 +63,7 @@ export class ConsentCacheService implements OnApplicationBootstrap, OnApplicatio
     if (this.runtime.startupTasks) await this.listen();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
     this.disable();
     clearTimeout(this.reconnect);

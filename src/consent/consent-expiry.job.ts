@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { RuntimeOptions } from '../runtime-options';
@@ -12,7 +12,7 @@ const JOB = 'consent-expiry';
  * (rows are claimed with SKIP LOCKED); a run never overlaps the previous one.
  */
 @Injectable()
-export class ConsentExpiryJob implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ConsentExpiryJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ConsentExpiryJob.name);
   private running?: Promise<void>;
 
@@ -30,7 +30,7 @@ export class ConsentExpiryJob implements OnApplicationBootstrap, OnApplicationSh
     this.scheduler.addInterval(JOB, timer);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.scheduler.doesExist('interval', JOB)) this.scheduler.deleteInterval(JOB);
     await this.running;
   }

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
@@ -21,7 +21,7 @@ const WITHDRAWAL_ATTEMPTS = 6;
  * has marked what that consent covered.
  */
 @Injectable()
-export class PurgeJob implements OnApplicationBootstrap, OnApplicationShutdown {
+export class PurgeJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(PurgeJob.name);
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
@@ -42,7 +42,7 @@ export class PurgeJob implements OnApplicationBootstrap, OnApplicationShutdown {
     job.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
     if (this.scheduler.doesExist('cron', JOB)) this.scheduler.deleteCronJob(JOB);
     await Promise.allSettled([...this.inFlight]);
