@@ -1,24 +1,12 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
 import { startService } from './bootstrap';
-import { AppConfig } from './config/app-config';
-import { ConfigError } from './config/environment';
+import { loadConfigOrExit } from './config/load-config';
 import { TokenService } from './identity/token.service';
 
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
 async function main(): Promise<void> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  let config: AppConfig;
-  try {
-    config = AppConfig.fromEnv(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
 
   const service = await startService(config);
   service.logger.info({ url: service.url }, `listening on ${service.url}`);

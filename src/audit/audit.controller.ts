@@ -1,11 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { PositionPageQuery } from '../http/position-page.query';
 import { Roles } from '../identity/auth.decorators';
 import { AuditService } from './audit.service';
 
-export class AuditQueryDto {
+export class AuditQueryDto extends PositionPageQuery {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
@@ -16,21 +16,6 @@ export class AuditQueryDto {
   @IsOptional()
   @IsUUID()
   actorId?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  after: number = 0;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit: number = 100;
 }
 
 /** The audit trail for privacy officers (R5.1): read it, and check that nobody changed it. */

@@ -1,10 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { existsSync } from 'node:fs';
 import { AppModule } from '../app.module';
 import { resolveDatabase } from '../bootstrap';
-import { AppConfig } from '../config/app-config';
-import { ConfigError } from '../config/environment';
+import { loadConfigOrExit } from '../config/load-config';
 import { createLogger } from '../logging/logger';
 
 /**
@@ -13,17 +11,7 @@ import { createLogger } from '../logging/logger';
  * listeners or sockets. Closes everything, the embedded PostgreSQL too.
  */
 export async function withAppContext<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  let config: AppConfig;
-  try {
-    config = AppConfig.fromEnv(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger('warn');
   const database = await resolveDatabase(config, logger);
   try {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, Param, Patch, Put, Query } from '@nestj
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DirectoryService } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
-import { codeParam } from '../errors/params';
+import { codeParam } from '../http/params';
 import { CurrentPrincipal, Public, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { resolveLocale } from '../i18n/locale';

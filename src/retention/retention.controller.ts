@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DirectoryService } from '../directory/directory.service';
-import { uuidParam, codeParam } from '../errors/params';
+import { uuidParam, codeParam } from '../http/params';
 import { CurrentPrincipal, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { ApplyPolicyChangeDto, ListHoldsQuery, PlaceHoldDto, PolicyChangeDto, ReleaseHoldDto } from './dto/retention.dto';

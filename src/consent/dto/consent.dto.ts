@@ -1,23 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsISO8601,
   IsObject,
   IsOptional,
   IsString,
   IsUUID,
   Matches,
-  Max,
   MaxLength,
-  Min,
   MinLength,
 } from 'class-validator';
+import { PositionPageQuery } from '../../http/position-page.query';
 import { TEXT_LOCALES, type TextLocale } from '../../i18n/locale';
 import { LEGAL_BASES, type LegalBasis } from '../purpose.entity';
 
@@ -82,22 +79,7 @@ export class StandingChoiceDto {
   conversationId?: string;
 }
 
-export class HistoryQueryDto {
-  @ApiPropertyOptional({ description: 'Events after this ledger position' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  after: number = 0;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit: number = 100;
-
+export class HistoryQueryDto extends PositionPageQuery {
   @ApiPropertyOptional()
   @IsOptional()
   @Matches(CODE)

@@ -1,5 +1,5 @@
 import { ParseUUIDPipe, type PipeTransform } from '@nestjs/common';
-import { DomainException } from './domain.exception';
+import { DomainException } from '../errors/domain.exception';
 
 /** Route ids: a UUID, or 400 VALIDATION_FAILED. */
 export const uuidParam = new ParseUUIDPipe({ exceptionFactory: () => new DomainException('VALIDATION_FAILED', 'The id must be a UUID') });
