@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DataSource } from 'typeorm';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module';
@@ -60,6 +61,7 @@ export async function startService(config: AppConfig, options: StartOptions = {}
       { bufferLogs: true, rawBody: true },
     );
     configureApp(app);
+    const dataSource = app.get(DataSource);
     await app.listen(config.http.port, config.http.host);
     const address = app.getHttpServer().address() as { port: number };
     const host = ['0.0.0.0', '::', ''].includes(config.http.host) ? 'localhost' : config.http.host;
@@ -73,6 +75,8 @@ export async function startService(config: AppConfig, options: StartOptions = {}
       close: () =>
         (closing ??= (async () => {
           await app.close();
+          // The pool must be gone before the embedded PostgreSQL stops, or its idle clients are cut off.
+          if (dataSource.isInitialized) await dataSource.destroy();
           await embedded?.stop();
         })()),
     };

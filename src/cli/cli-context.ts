@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { AppModule } from '../app.module';
 import { resolveDatabase } from '../bootstrap';
 import { loadConfigOrExit } from '../config/load-config';
@@ -19,10 +20,13 @@ export async function withAppContext<T>(work: (app: INestApplicationContext) => 
       AppModule.register({ config, databaseUrl: database.url, logger, runMigrations: true, startupTasks: false }),
       { logger: false },
     );
+    const dataSource = app.get(DataSource);
     try {
       return await work(app);
     } finally {
       await app.close();
+      // The pool must be gone before the embedded PostgreSQL stops.
+      if (dataSource.isInitialized) await dataSource.destroy();
     }
   } finally {
     await database.embedded?.stop();
