@@ -165,6 +165,54 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     expect(report.body.keptUnderHold).toEqual([expect.objectContaining({ id: heldBack, reason: 'consent_withdrawn', note: expect.stringContaining('legal hold') })]);
   });
 
+  it('a standing withdrawal purges that consent’s items in every conversation at once, and nothing else', async () => {
+    const first = await chat('cust-purge-standing');
+    const second = await chat('cust-purge-standing');
+    const inFirst = await diagnostics(first.customer, first.conversationId);
+    const inSecond = await diagnostics(second.customer, second.conversationId);
+    const attachment = await attach(first.customer, first.conversationId);
+    const stranger = await chat('cust-purge-standing-other');
+    const othersBundle = await diagnostics(stranger.customer, stranger.conversationId);
+
+    await request(app.url).put('/me/consents/diagnostics').set(auth(first.customer)).send({ decision: 'withdraw' }).expect(200);
+    // No run is started here: the withdrawal's own reaction must do it (R10.4: within a minute).
+    const deadline = Date.now() + 10_000;
+    const stateOf = async (ids: string[]) =>
+      Object.fromEntries((await sql<{ id: string; state: string }>(`SELECT id, state FROM artifacts WHERE id = ANY($1)`, [ids])).map((r) => [r.id, r.state]));
+    while (Object.values(await stateOf([inFirst, inSecond])).some((state) => state !== 'purged')) {
+      if (Date.now() > deadline) throw new Error('not purged within 10 s');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(await stateOf([inFirst, inSecond, attachment, othersBundle])).toEqual({ [inFirst]: 'purged', [inSecond]: 'purged', [attachment]: 'stored', [othersBundle]: 'stored' });
+    const [run] = (await request(app.url).get('/retention/purge-runs').set(auth(officer)).expect(200)).body as Array<{ trigger: string }>;
+    expect(run.trigger).toBe('withdrawal');
+  });
+
+  it('a hold placed after an item was claimed but before its object is deleted keeps the item whole', async () => {
+    const c = await chat('cust-purge-late-hold');
+    const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
+    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
+    const artifacts = app.app.get(ArtifactsService);
+    const claim = artifacts.claimForPurge.bind(artifacts);
+    // The officer acts in the gap between the run's claim and its object deletes.
+    const spy = jest.spyOn(artifacts, 'claimForPurge').mockImplementationOnce(async (...args) => {
+      const claimed = await claim(...args);
+      await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'artifact', targetId: ids[0], reason: 'Dispute 4' }).expect(201);
+      return claimed;
+    });
+    try {
+      const run = await purge();
+      expect(run.failures).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await sql(`SELECT id, state, storage_key IS NOT NULL AS has_key FROM artifacts WHERE id = ANY($1) ORDER BY id = $2 DESC`, [ids, ids[0]])).toEqual([
+      { id: ids[0], state: 'stored', has_key: true },
+      { id: ids[1], state: 'purged', has_key: false },
+    ]);
+    expect(await store.head(await keyOf(ids[0]))).toBeDefined();
+  });
+
   it('completes a run killed between deleting objects and updating rows', async () => {
     const c = await chat('cust-purge-crash');
     const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
