@@ -35,19 +35,23 @@ async function main(): Promise<number> {
   return withAppContext(async (app) => {
     const purge = app.get(PurgeService);
     if (values.reconcile) {
-      const report = await purge.reconcile({ dryRun });
+      const report = await purge.reconcile({ dryRun, trigger: 'command' });
+      if (!report) {
+        process.stdout.write('A purge or another reconcile is running (on some instance); nothing done.\n');
+        return 0;
+      }
       const table = new Table({ head: ['', 'count'] });
       table.push(
         ['objects checked', report.checkedObjects],
         ['rows checked', report.checkedRows],
-        ['objects without a row', report.orphans.length],
-        ['rows without their object', report.missing.length],
-        ['objects outside the layout (left alone)', report.foreign.length],
+        ['objects without a row', report.orphanCount],
+        ['rows without their object', report.missingCount],
+        ['objects outside the layout (left alone)', report.foreignCount],
         ['orphans deleted', report.deletedOrphans],
         ['missing marked', report.markedMissing],
       );
-      process.stdout.write(`${dryRun ? 'Reconcile (dry run: nothing changed)' : 'Reconcile'}\n${table.toString()}\n`);
-      return report.failures.length > 0 ? 1 : 0;
+      process.stdout.write(`${dryRun ? 'Reconcile (dry run: nothing changed)' : 'Reconcile'}\n${table.toString()}\n${report.aborted ? `${report.aborted}\n` : ''}`);
+      return report.failures.length > 0 || report.aborted ? 1 : 0;
     }
     const due = (await app.get(ArtifactsService).dueTotals(app.get(Clock).now(), max ?? Number.MAX_SAFE_INTEGER)).reduce((sum, t) => sum + t.items, 0);
     const bar = new SingleBar({ format: ' {bar} {value}/{total} items', hideCursor: true, stream: process.stderr }, Presets.shades_classic);

@@ -57,7 +57,7 @@ export class AppConfig {
   readonly consent: { requestTtlSeconds: number; expirySweepSeconds: number; uploadTokenTtlSeconds: number };
   readonly chat: { maxMessageLength: number; ratePerSecond: number; rateBurst: number; socketAdapter: 'memory' | 'postgres' };
   readonly telephony: { webhookSecret?: string };
-  readonly purge: { cron: string; maxItemsPerRun: number };
+  readonly purge: { cron: string; reconcileCron: string; maxItemsPerRun: number };
   readonly capture: { attachmentMaxBytes: number; diagnosticsMaxBytes: number; recordingMaxBytes: number };
 
   constructor(e: EnvironmentVariables) {
@@ -120,7 +120,7 @@ export class AppConfig {
       socketAdapter: e.SOCKET_ADAPTER,
     };
     this.telephony = { webhookSecret: e.TELEPHONY_WEBHOOK_SECRET };
-    this.purge = { cron: e.PURGE_CRON, maxItemsPerRun: e.PURGE_MAX_ITEMS_PER_RUN };
+    this.purge = { cron: e.PURGE_CRON, reconcileCron: e.RECONCILE_CRON, maxItemsPerRun: e.PURGE_MAX_ITEMS_PER_RUN };
     const mb = 1024 * 1024;
     this.capture = { attachmentMaxBytes: e.ATTACHMENT_MAX_MB * mb, diagnosticsMaxBytes: e.DIAGNOSTICS_MAX_MB * mb, recordingMaxBytes: e.RECORDING_MAX_MB * mb };
   }

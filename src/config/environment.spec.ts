@@ -45,6 +45,7 @@ describe('environment', () => {
     expect(reason({ DATABASE_URL: 'mysql://x' })).toMatch(/^DATABASE_URL must be a postgres:\/\/ .* \(given\)$/);
     expect(reason({ PURGE_CRON: '99 * * * *' })).toMatch(/^PURGE_CRON: 99 \* \* \* \* is not a valid cron expression/);
     expect(reason({ PURGE_CRON: 'hourly' })).toMatch(/^PURGE_CRON must be a cron expression of 5 fields/);
+    expect(reason({ RECONCILE_CRON: '30 25 * * *' })).toMatch(/^RECONCILE_CRON: 30 25 \* \* \* is not a valid cron expression/);
     expect(reason({ DISPLAY_TIME_ZONE: 'Mars/Olympus' })).toMatch(/^DISPLAY_TIME_ZONE: Mars\/Olympus is not a time zone/);
     expect(reason({ CONSENT_REQUEST_TTL_SECONDS: '5' })).toMatch(/^CONSENT_REQUEST_TTL_SECONDS must not be less than 30/);
   });

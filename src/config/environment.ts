@@ -235,6 +235,11 @@ export class EnvironmentVariables {
   @Matches(/^(\S+\s+){4}\S+$/, { message: 'must be a cron expression of 5 fields, e.g. */15 * * * *' })
   PURGE_CRON: string = '*/15 * * * *';
 
+  /** When the reconciler runs (cron, 5 fields): objects without rows are deleted, rows without objects marked (R10.5). */
+  @IsString()
+  @Matches(/^(\S+\s+){4}\S+$/, { message: 'must be a cron expression of 5 fields, e.g. 30 3 * * *' })
+  RECONCILE_CRON: string = '30 3 * * *';
+
   /** Most items one run purges (the rest wait for the next run). */
   @IntSetting(1, 10_000_000)
   PURGE_MAX_ITEMS_PER_RUN: number = 100_000;
@@ -296,8 +301,10 @@ function crossFieldErrors(env: EnvironmentVariables): string[] {
   if (env.NODE_ENV === 'production' && env.JWT_SECRET === DEMO_JWT_SECRET) {
     out.push('JWT_SECRET is the published demo secret; set a secret of your own in production');
   }
-  const cron = validateCronExpression(env.PURGE_CRON);
-  if (!cron.valid) out.push(`PURGE_CRON: ${env.PURGE_CRON} is not a valid cron expression (${cron.error?.message ?? 'invalid'})`);
+  for (const name of ['PURGE_CRON', 'RECONCILE_CRON'] as const) {
+    const cron = validateCronExpression(env[name]);
+    if (!cron.valid) out.push(`${name}: ${env[name]} is not a valid cron expression (${cron.error?.message ?? 'invalid'})`);
+  }
   if (!isTimeZone(env.DISPLAY_TIME_ZONE)) {
     out.push(`DISPLAY_TIME_ZONE: ${env.DISPLAY_TIME_ZONE} is not a time zone this runtime knows`);
   }

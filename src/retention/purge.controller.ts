@@ -4,6 +4,7 @@ import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { ArtifactsService } from '../artifacts/artifacts.service';
 import { Clock } from '../clock/clock';
+import { DomainException } from '../errors/domain.exception';
 import { DirectoryService } from '../directory/directory.service';
 import { CurrentPrincipal, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
@@ -82,8 +83,10 @@ export class PurgeController {
   @Post('retention/reconcile')
   @HttpCode(200)
   @Roles('privacy_officer', 'admin')
-  reconcile(@Query() query: ReconcileQuery) {
-    return this.purge.reconcile({ dryRun: query.dryRun });
+  async reconcile(@Query() query: ReconcileQuery) {
+    const report = await this.purge.reconcile({ dryRun: query.dryRun, trigger: 'command' });
+    if (!report) throw new DomainException('PURGE_RUNNING', 'A purge or a reconcile is running; try again when it has finished');
+    return report;
   }
 
   @Get('me/purged')

@@ -11,14 +11,15 @@ import { PurgeService } from './purge.service';
 import type { PurgeTrigger } from './purge-run.entity';
 
 const JOB = 'purge';
+const RECONCILE_JOB = 'reconcile';
 /** After a withdrawal, tries every 10 s until a run got through: well within a minute (R10.4). */
 const WITHDRAWAL_RETRY_MS = 10_000;
 const WITHDRAWAL_ATTEMPTS = 6;
 
 /**
  * Runs the purge on its schedule (PURGE_CRON) on every instance (the lock
- * lets one at a time through), and at once after a withdrawal of consent
- * has marked what that consent covered.
+ * lets one at a time through), at once after a withdrawal of consent has
+ * marked what that consent covered, and the reconciler on RECONCILE_CRON.
  */
 @Injectable()
 export class PurgeJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -40,11 +41,14 @@ export class PurgeJob implements OnApplicationBootstrap, BeforeApplicationShutdo
     const job = CronJob.from({ cronTime: this.config.purge.cron, onTick: () => void this.run('schedule'), start: false });
     this.scheduler.addCronJob(JOB, job);
     job.start();
+    const reconcile = CronJob.from({ cronTime: this.config.purge.reconcileCron, onTick: () => void this.reconcile(), start: false });
+    this.scheduler.addCronJob(RECONCILE_JOB, reconcile);
+    reconcile.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
-    if (this.scheduler.doesExist('cron', JOB)) this.scheduler.deleteCronJob(JOB);
+    for (const name of [JOB, RECONCILE_JOB]) if (this.scheduler.doesExist('cron', name)) this.scheduler.deleteCronJob(name);
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -53,6 +57,26 @@ export class PurgeJob implements OnApplicationBootstrap, BeforeApplicationShutdo
       .run({ trigger })
       .catch((err: unknown) => {
         this.logger.error(`purge failed: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      })
+      .finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+    return work;
+  }
+
+  /** R10.5 on a schedule: repairs what no purge run can see (an object whose row was never written, a row whose object was lost). */
+  reconcile() {
+    const work = this.purge
+      .reconcile({ dryRun: false, trigger: 'schedule' })
+      .then((report) => {
+        if (report?.aborted) this.logger.error(`reconcile refused to repair: ${report.aborted}`);
+        else if (report && (report.orphanCount > 0 || report.missingCount > 0)) {
+          this.logger.warn(`reconcile: ${report.deletedOrphans} objects without a row deleted, ${report.markedMissing} rows without their object marked`);
+        }
+        return report;
+      })
+      .catch((err: unknown) => {
+        this.logger.error(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
         return undefined;
       })
       .finally(() => this.inFlight.delete(work));

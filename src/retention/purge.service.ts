@@ -14,6 +14,16 @@ import { RetentionPoliciesService } from './retention-policies.service';
 import type { PurgeFailure, PurgeStatus, PurgeTotal, PurgeTrigger } from './purge-run.entity';
 
 const BATCH = 500;
+/** How many keys or ids a reconcile report names; it counts them all. */
+const REPORT_LIMIT = 1000;
+/** How many orphans, and how many missing objects, one reconcile repairs; the next one goes on. */
+const REPAIR_LIMIT = 100_000;
+/**
+ * A store holding none of our rows' objects is the wrong one (a bucket name, an
+ * unmounted disk); so is one where more than this many rows miss their objects,
+ * or objects their rows, and they are most of it.
+ */
+const SUSPECT = 10;
 /** Keys the service writes: `<purpose>/<2 hex>/<artifact id>`. */
 const ARTIFACT_KEY = /^[a-z][a-z0-9_]{1,39}\/[0-9a-f]{2}\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -21,11 +31,14 @@ export interface ReconcileReport {
   dryRun: boolean;
   checkedObjects: number;
   checkedRows: number;
-  /** Objects no row points at. */
+  orphanCount: number;
+  foreignCount: number;
+  missingCount: number;
+  /** Objects no row points at (the first REPORT_LIMIT). */
   orphans: string[];
-  /** Objects outside the service's layout: reported, never touched. */
+  /** Objects outside the service's layout: reported, never touched (the first REPORT_LIMIT). */
   foreign: string[];
-  /** Stored rows whose object is missing. */
+  /** Stored rows whose object is missing (the first REPORT_LIMIT). */
   missing: string[];
   deletedOrphans: number;
   markedMissing: number;
@@ -117,24 +130,12 @@ export class PurgeService {
     private readonly policies: RetentionPoliciesService,
   ) {}
 
-  /** One run; `skipped` (and no record) when another instance is running one. */
+  /** One run; `skipped` (and no record) when another instance is running one, or a reconcile. */
   async run(options: { trigger: PurgeTrigger; dryRun?: boolean; cap?: number; onProgress?: (done: number) => void }): Promise<PurgeRunView> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [ADVISORY_LOCKS.purge])) as Array<{ locked: boolean }>;
-      if (!locked) {
-        const now = this.clock.now().toISOString();
-        return { id: null, instance: this.instance, trigger: options.trigger, dryRun: options.dryRun ?? false, status: 'skipped', startedAt: now, finishedAt: now, itemsPurged: 0, bytesPurged: 0, itemsHeld: 0, totals: [], failures: [] };
-      }
-      try {
-        return await this.locked(options);
-      } finally {
-        await runner.query(`SELECT pg_advisory_unlock($1)`, [ADVISORY_LOCKS.purge]);
-      }
-    } finally {
-      await runner.release();
-    }
+    const done = await this.withLock(() => this.locked(options));
+    if (done) return done;
+    const now = this.clock.now().toISOString();
+    return { id: null, instance: this.instance, trigger: options.trigger, dryRun: options.dryRun ?? false, status: 'skipped', startedAt: now, finishedAt: now, itemsPurged: 0, bytesPurged: 0, itemsHeld: 0, totals: [], failures: [] };
   }
 
   /**
@@ -143,21 +144,46 @@ export class PurgeService {
    * ones become tombstones that say so. Only keys in the service's own layout
    * count as orphans; anything else in the bucket is reported, never touched.
    * No grace period is needed: a capture writes its row before its object,
-   * and removes its object before its row.
+   * and removes its object before its row. Holds the purge's lock, so a run
+   * deleting objects is never mistaken for lost rows; `undefined` when a
+   * purge or another reconcile holds it. Memory stays bounded: the report
+   * names the first REPORT_LIMIT of each, counts all, and one pass repairs
+   * at most REPAIR_LIMIT of each (the next pass goes on).
    */
-  async reconcile(options: { dryRun: boolean }): Promise<ReconcileReport> {
+  async reconcile(options: { dryRun: boolean; trigger?: 'schedule' | 'command' }): Promise<ReconcileReport | undefined> {
+    return this.withLock(() => this.reconcileLocked(options));
+  }
+
+  private async reconcileLocked(options: { dryRun: boolean; trigger?: 'schedule' | 'command' }): Promise<ReconcileReport> {
     const now = this.clock.now();
-    const report: ReconcileReport = { dryRun: options.dryRun, checkedObjects: 0, checkedRows: 0, orphans: [], foreign: [], missing: [], deletedOrphans: 0, markedMissing: 0, failures: [] };
+    const report: ReconcileReport = {
+      dryRun: options.dryRun,
+      checkedObjects: 0,
+      checkedRows: 0,
+      orphanCount: 0,
+      foreignCount: 0,
+      missingCount: 0,
+      orphans: [],
+      foreign: [],
+      missing: [],
+      deletedOrphans: 0,
+      markedMissing: 0,
+      failures: [],
+    };
+    const orphans: string[] = [];
+    const missing: string[] = [];
     let batch: string[] = [];
     const flush = async () => {
-      const orphans = await this.artifacts.keysWithoutRow(batch);
-      report.orphans.push(...orphans);
+      const found = await this.artifacts.keysWithoutRow(batch);
+      report.orphanCount += found.length;
+      orphans.push(...found.slice(0, REPAIR_LIMIT - orphans.length));
       batch = [];
     };
     for await (const entry of this.store.list('')) {
       report.checkedObjects += 1;
       if (!ARTIFACT_KEY.test(entry.key)) {
-        report.foreign.push(entry.key);
+        report.foreignCount += 1;
+        if (report.foreign.length < REPORT_LIMIT) report.foreign.push(entry.key);
         continue;
       }
       batch.push(entry.key);
@@ -169,30 +195,65 @@ export class PurgeService {
       if (page.length === 0) break;
       report.checkedRows += page.length;
       const heads = await mapLimited(page, 16, async (row) => ({ row, head: await this.store.head(row.storage_key) }));
-      report.missing.push(...heads.filter((h) => !h.head).map((h) => h.row.id));
+      for (const h of heads.filter((h) => !h.head)) {
+        report.missingCount += 1;
+        if (missing.length < REPAIR_LIMIT) missing.push(h.row.id);
+      }
       after = page[page.length - 1].id;
     }
-    // A wrong bucket or an unmounted directory lists nothing: that must not tombstone everything.
-    if (!options.dryRun && report.missing.length > 0 && (report.checkedObjects === 0 || report.missing.length > report.checkedRows / 2)) {
-      report.aborted = `${report.missing.length} of ${report.checkedRows} stored items have no object: the store looks wrong; nothing was changed`;
-      return report;
+    report.orphans = orphans.slice(0, REPORT_LIMIT);
+    report.missing = missing.slice(0, REPORT_LIMIT);
+    // A wrong bucket or an unmounted directory lists nothing, or someone else's objects: that must not
+    // tombstone our rows nor delete their objects.
+    const found = report.checkedRows - report.missingCount;
+    const suspect =
+      (report.missingCount > 0 && (found === 0 || (report.missingCount > SUSPECT && report.missingCount > report.checkedRows / 2))) ||
+      (report.orphanCount > SUSPECT && report.orphanCount > report.checkedObjects / 2);
+    if (!options.dryRun && suspect) {
+      report.aborted = `${report.missingCount} of ${report.checkedRows} stored items have no object and ${report.orphanCount} of ${report.checkedObjects} objects have no row: the store looks wrong; nothing was changed`;
+    } else if (!options.dryRun) {
+      if (orphans.length > 0) {
+        const result = await this.store.deleteMany(orphans);
+        report.deletedOrphans = result.deleted.length;
+        report.failures.push(...result.failed.slice(0, REPORT_LIMIT).map((f) => ({ artifactId: f.key, reason: f.reason })));
+      }
+      report.markedMissing = await this.artifacts.markMissing(missing, null, now);
     }
     if (!options.dryRun) {
-      if (report.orphans.length > 0) {
-        const result = await this.store.deleteMany(report.orphans);
-        report.deletedOrphans = result.deleted.length;
-        report.failures.push(...result.failed.map((f) => ({ artifactId: f.key, reason: f.reason })));
-      }
-      report.markedMissing = await this.artifacts.markMissing(report.missing, null, now);
       await this.audit.record({
         actor: { kind: 'system', id: null, role: null },
         action: 'retention.reconcile',
         target: { type: 'store', id: this.store.driver },
-        outcome: 'allowed',
-        details: { orphans: report.orphans.length, deletedOrphans: report.deletedOrphans, missing: report.missing.length, markedMissing: report.markedMissing },
+        outcome: report.aborted ? 'refused' : 'allowed',
+        details: {
+          trigger: options.trigger ?? 'command',
+          objects: report.checkedObjects,
+          rows: report.checkedRows,
+          orphans: report.orphanCount,
+          deletedOrphans: report.deletedOrphans,
+          missing: report.missingCount,
+          markedMissing: report.markedMissing,
+        },
       });
     }
     return report;
+  }
+
+  /** Runs `work` holding the purge lock (one purge or reconcile at a time, across instances); `undefined` when it is taken. */
+  private async withLock<T>(work: () => Promise<T>): Promise<T | undefined> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [ADVISORY_LOCKS.purge])) as Array<{ locked: boolean }>;
+      if (!locked) return undefined;
+      try {
+        return await work();
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock($1)`, [ADVISORY_LOCKS.purge]);
+      }
+    } finally {
+      await runner.release();
+    }
   }
 
   async runs(limit: number): Promise<PurgeRunView[]> {

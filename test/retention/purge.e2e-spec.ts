@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import request from 'supertest';
 import { ArtifactsService } from '../../src/artifacts/artifacts.service';
 import { AppConfig } from '../../src/config/app-config';
+import { ADVISORY_LOCKS } from '../../src/database/advisory-locks';
+import { PurgeJob } from '../../src/retention/purge.job';
 import { PurgeService } from '../../src/retention/purge.service';
 import type { BlobStore } from '../../src/storage/blob-store';
 import { createBlobStore } from '../../src/storage/storage.module';
@@ -184,8 +186,9 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
       await new Promise((r) => setTimeout(r, 25));
     }
     expect(await stateOf([inFirst, inSecond, attachment, othersBundle])).toEqual({ [inFirst]: 'purged', [inSecond]: 'purged', [attachment]: 'stored', [othersBundle]: 'stored' });
-    const [run] = (await request(app.url).get('/retention/purge-runs').set(auth(officer)).expect(200)).body as Array<{ trigger: string }>;
-    expect(run.trigger).toBe('withdrawal');
+    // The fake clock stands still, so find the run by the item's tombstone rather than by time.
+    const runs = await sql<{ trigger: string }>(`SELECT DISTINCT r.trigger FROM purge_runs r JOIN artifacts a ON a.purge_run_id = r.id WHERE a.id = ANY($1)`, [[inFirst, inSecond]]);
+    expect(runs).toEqual([{ trigger: 'withdrawal' }]);
   });
 
   it('a hold placed after an item was claimed but before its object is deleted keeps the item whole', async () => {
@@ -329,6 +332,7 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
 
   it('reconciles: finds objects without rows and rows without objects, and repairs them unless a dry run', async () => {
     const c = await chat('cust-reconcile');
+    await attach(c.customer, c.conversationId); // the store holds at least one object of ours: it is the right one
     const lost = await attach(c.customer, c.conversationId);
     await store.deleteMany([await keyOf(lost)]);
     const orphan = `support/ab/${'ab'.padEnd(8, '0')}-0000-4000-8000-000000000000`;
@@ -346,6 +350,40 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     expect(await sql(`SELECT state, purge_reason, storage_key FROM artifacts WHERE id = $1`, [lost])).toEqual([{ state: 'purged', purge_reason: 'object_missing', storage_key: null }]);
     const again = await request(app.url).post('/retention/reconcile').set(auth(officer)).expect(200);
     expect(again.body).toMatchObject({ orphans: [], missing: [] });
+  });
+
+  it('reconciles on its schedule, never beside a purge, and refuses to repair a store that looks wrong', async () => {
+    const c = await chat('cust-reconcile-scheduled');
+    await attach(c.customer, c.conversationId);
+    const lost = await attach(c.customer, c.conversationId);
+    await store.deleteMany([await keyOf(lost)]);
+
+    // A purge (or another reconcile) holds the lock: the reconciler waits its turn.
+    await withClient(database.url, async (holder) => {
+      await holder.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.purge]);
+      const busy = await request(app.url).post('/retention/reconcile').set(auth(officer)).expect(409);
+      expect(busy.body).toMatchObject({ code: 'PURGE_RUNNING' });
+      expect(await app.app.get(PurgeJob).reconcile()).toBeUndefined();
+      await holder.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.purge]);
+    });
+
+    // An instance pointed at an empty store (a wrong bucket, an unmounted disk) must not tombstone every row.
+    const misconfigured = await createTestApp({ database, clock });
+    try {
+      const refused = await misconfigured.app.get(PurgeService).reconcile({ dryRun: false });
+      expect(refused?.aborted).toMatch(/looks wrong/);
+      expect(refused).toMatchObject({ checkedObjects: 0, markedMissing: 0, deletedOrphans: 0 });
+      expect(await sql(`SELECT state FROM artifacts WHERE id = $1`, [lost])).toEqual([{ state: 'stored' }]);
+    } finally {
+      await misconfigured.close();
+    }
+
+    const report = await app.app.get(PurgeJob).reconcile();
+    expect(report).toMatchObject({ dryRun: false, missingCount: 1, missing: [lost], markedMissing: 1 });
+    const [audited] = await sql<{ details: Record<string, unknown> }>(
+      `SELECT details FROM audit_events WHERE action = 'retention.reconcile' ORDER BY seq DESC LIMIT 1`,
+    );
+    expect(audited.details).toMatchObject({ trigger: 'schedule', missing: 1, markedMissing: 1 });
   });
 
   it('with the store down: records the failure, changes nothing, and the next run after a restart completes', async () => {
