@@ -261,6 +261,27 @@ export class ConversationsService {
     return rows.length;
   }
 
+  /** What eraseExpiredBodies would erase now (a dry run): messages and bytes, counted, never loaded. */
+  async expiredBodiesTotals(duration: string, now: Date, heldCondition: string): Promise<{ messages: number; bytes: number }> {
+    const [row] = await this.dataSource.query<Array<{ messages: string; bytes: string }>>(
+      `SELECT count(*) AS messages, COALESCE(sum(octet_length(m.body)), 0) AS bytes
+         FROM conversations c JOIN chat_messages m ON m.conversation_id = c.id AND m.body <> ''
+        WHERE c.status = 'closed' AND c.bodies_erased_at IS NULL AND c.closed_at + $1::interval <= $2 AND NOT ${heldCondition}`,
+      [duration, now],
+    );
+    return { messages: Number(row.messages), bytes: Number(row.bytes) };
+  }
+
+  /** What eraseExpiredCallMetadata would erase now (a dry run): calls, counted. */
+  async expiredCallMetadataCount(duration: string, now: Date, heldCondition: string): Promise<number> {
+    const [row] = await this.dataSource.query<Array<{ n: string }>>(
+      `SELECT count(*) AS n FROM conversations c JOIN calls k ON k.conversation_id = c.id AND k.erased_at IS NULL
+        WHERE c.channel = 'call' AND c.status = 'closed' AND c.closed_at + $1::interval <= $2 AND NOT ${heldCondition}`,
+      [duration, now],
+    );
+    return Number(row.n);
+  }
+
   /** The customer's open conversations (to tell their agents about a standing choice). */
   async openConversationsOf(customerId: string): Promise<ConversationView[]> {
     const rows = await this.dataSource.query<ConversationRow[]>(

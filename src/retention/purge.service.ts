@@ -288,12 +288,29 @@ export class PurgeService {
     let held = 0;
     try {
       const now = this.clock.now();
+      // Chat message bodies follow their conversation's transcript tag (support_chat, from the close);
+      // call records follow call_metadata (from the close).
+      const bodies = await this.policies.get('support_chat');
+      const calls = await this.policies.get('call_metadata');
+      const add = (key: Omit<PurgeTotal, 'items' | 'bytes'>, items: number, bytes: number) => {
+        if (items === 0) return;
+        const k = `${key.kind}|${key.purpose}|${key.tag}`;
+        const total = totals.get(k) ?? { ...key, items: 0, bytes: 0 };
+        total.items += items;
+        total.bytes += bytes;
+        totals.set(k, total);
+      };
+      const MESSAGES = { kind: 'chat_message', purpose: 'support', tag: 'support_chat' };
+      const CALLS = { kind: 'call_metadata', purpose: 'support', tag: 'call_metadata' };
       if (dryRun) {
         for (const t of await this.artifacts.dueTotals(now, cap)) {
           totals.set(`${t.kind}|${t.purpose}|${t.tag}`, t);
           purged += t.items;
         }
         held = await this.artifacts.heldDueCount(now);
+        const messages = await this.conversations.expiredBodiesTotals(bodies.duration, now, conversationHeldCondition('c', '$2'));
+        add(MESSAGES, messages.messages, messages.bytes);
+        add(CALLS, await this.conversations.expiredCallMetadataCount(calls.duration, now, conversationHeldCondition('c', '$2')), 0);
       } else {
         await this.artifacts.markRevokedConsents();
         // What a crashed or failed run left half done, first.
@@ -310,26 +327,15 @@ export class PurgeService {
           if (done.length === 0 && failures.length >= claimed.length) break; // nothing got through (the store is down): the next run retries
         }
         held = await this.artifacts.heldDueCount(now);
-        // Chat message bodies follow their conversation's transcript tag (support_chat, from the close).
-        const policy = await this.policies.get('support_chat');
         for (;;) {
-          const erased = await this.conversations.eraseExpiredBodies(policy.duration, now, BATCH, conversationHeldCondition('c', '$2'));
+          const erased = await this.conversations.eraseExpiredBodies(bodies.duration, now, BATCH, conversationHeldCondition('c', '$2'));
           if (erased.conversations === 0) break;
-          const key = 'chat_message|support|support_chat';
-          const total = totals.get(key) ?? { kind: 'chat_message', purpose: 'support', tag: 'support_chat', items: 0, bytes: 0 };
-          total.items += erased.messages;
-          total.bytes += erased.bytes;
-          totals.set(key, total);
+          add(MESSAGES, erased.messages, erased.bytes);
         }
-        // Call records follow call_metadata (from the close).
-        const calls = await this.policies.get('call_metadata');
         for (;;) {
           const erased = await this.conversations.eraseExpiredCallMetadata(calls.duration, now, BATCH, conversationHeldCondition('c', '$2'));
           if (erased === 0) break;
-          const key = 'call_metadata|support|call_metadata';
-          const total = totals.get(key) ?? { kind: 'call_metadata', purpose: 'support', tag: 'call_metadata', items: 0, bytes: 0 };
-          total.items += erased;
-          totals.set(key, total);
+          add(CALLS, erased, 0);
         }
       }
     } catch (err) {

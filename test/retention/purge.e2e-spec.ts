@@ -284,8 +284,14 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
       await new Promise((r) => setTimeout(r, 20));
     }
     clock.advance(366 * DAY);
+    const totalOf = (r: { totals: Array<{ kind: string; items: number; bytes: number }> }, kind: string) => r.totals.find((t) => t.kind === kind);
+    const dry = await app.app.get(PurgeService).run({ trigger: 'command', dryRun: true });
+    expect(await sql(`SELECT count(*)::int AS n FROM chat_messages WHERE conversation_id = $1 AND body <> ''`, [gone.conversationId])).toEqual([{ n: 2 }]);
     const run = await purge();
     expect(run.failures).toEqual([]);
+    // The dry run counted what the run then erased.
+    expect(totalOf(dry, 'chat_message')).toEqual(totalOf(run, 'chat_message'));
+    expect(totalOf(run, 'chat_message')?.items).toBeGreaterThanOrEqual(2);
     expect(run.totals).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'chat_message', purpose: 'support', tag: 'support_chat' })]));
     const bodies = async (conversationId: string) => (await sql<{ body: string }>(`SELECT body FROM chat_messages WHERE conversation_id = $1 ORDER BY seq`, [conversationId])).map((m) => m.body);
     expect(await bodies(gone.conversationId)).toEqual(['', '']);
@@ -307,6 +313,9 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     await purge();
     expect((await sql(`SELECT erased_at FROM calls WHERE id = $1`, [call.id]))[0].erased_at).toBeNull();
     clock.advance(40 * DAY);
+    const dry = await app.app.get(PurgeService).run({ trigger: 'command', dryRun: true });
+    expect(dry.totals).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'call_metadata', tag: 'call_metadata', items: 1 })]));
+    expect((await sql(`SELECT erased_at FROM calls WHERE id = $1`, [call.id]))[0].erased_at).toBeNull();
     const run = await purge();
     expect(run.totals).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'call_metadata', tag: 'call_metadata', items: 1 })]));
     expect(await sql(`SELECT provider_call_id, caller_number_masked, queue, direction, duration_seconds FROM calls WHERE id = $1`, [call.id])).toEqual([
