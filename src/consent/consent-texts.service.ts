@@ -7,9 +7,18 @@ import { ADVISORY_LOCKS } from '../database/advisory-locks';
 import { DomainException } from '../errors/domain.exception';
 import { TEXT_LOCALES, type TextLocale } from '../i18n/locale';
 import { RuntimeOptions } from '../runtime-options';
-import { renderConsentText } from './consent-text';
+import { renderConsentText, type RetentionTerm } from './consent-text';
 import type { PurposeRow, TextVersionRow } from './consent.views';
 import { SHIPPED_TEXTS, type TextTemplate } from './texts/shipped-texts';
+
+/** A text version published by the service itself. */
+export interface PublishedText {
+  purpose: string;
+  locale: TextLocale;
+  version: number;
+  /** The version it took over from, and who had written that one. */
+  replaces: { version: number; source: string } | null;
+}
 
 export interface PublishText extends TextTemplate {
   locale: TextLocale;
@@ -39,40 +48,59 @@ export class ConsentTextsService implements OnApplicationBootstrap {
 
   /**
    * Publishes the shipped texts whose exact wording (with this deployment's
-   * privacy contact filled in) is not published yet. Runs at start-up on every
-   * instance; an advisory lock lets one at a time do it.
+   * privacy contact and the retention policies filled in) is not the current
+   * one: over an earlier shipped version always; over an admin's text only
+   * when that wording was never published (new shipped wording, a changed
+   * contact or policy). Runs at start-up on every instance (an advisory lock
+   * lets one at a time do it), and when a retention policy or a purpose's
+   * tag changes, in that change's transaction.
    */
-  async publishShipped(): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT pg_advisory_xact_lock($1)`, [ADVISORY_LOCKS.consentTexts]);
-      let published = 0;
-      const purposes = await manager.query<PurposeRow[]>(`SELECT * FROM consent_purposes ORDER BY code FOR UPDATE`);
-      for (const purpose of purposes) {
-        const templates = SHIPPED_TEXTS[purpose.code];
-        if (!templates) continue;
-        for (const locale of TEXT_LOCALES) {
-          const rendered = renderConsentText(templates[locale], { locale, privacyContact: this.config.privacy.contactEmail, categoryCodes: purpose.categories });
-          if (rendered.problems.some((p) => p.startsWith('category '))) {
-            // An admin changed the purpose's categories: their texts take over, the service still starts.
-            this.logger.warn(`shipped ${purpose.code} text (${locale}) not published: ${rendered.problems.join('; ')}`);
-            continue;
-          }
-          if (rendered.problems.length > 0) {
-            throw new Error(`shipped ${purpose.code} text (${locale}) cannot be published: ${rendered.problems.join('; ')}`);
-          }
+  async publishShipped(): Promise<PublishedText[]> {
+    const published = await this.dataSource.transaction((manager) => this.publishShippedIn(manager));
+    if (published.length > 0) this.logger.log(`published ${published.length} shipped consent text version(s)`);
+    return published;
+  }
+
+  /** `only`: the purposes (by code) or retention tags to look at; all when absent. */
+  async publishShippedIn(manager: EntityManager, only: { purposes?: string[]; tags?: string[] } = {}): Promise<PublishedText[]> {
+    await manager.query(`SELECT pg_advisory_xact_lock($1)`, [ADVISORY_LOCKS.consentTexts]);
+    const published: PublishedText[] = [];
+    const purposes = await manager.query<Array<PurposeRow & { duration: string | null; starts: RetentionTerm['starts'] | null }>>(
+      `SELECT p.*, r.duration, r.starts FROM consent_purposes p LEFT JOIN retention_policies r ON r.tag = p.retention_tag
+        WHERE ($1::text[] IS NULL OR p.code = ANY($1)) AND ($2::text[] IS NULL OR p.retention_tag = ANY($2))
+        ORDER BY p.code FOR UPDATE OF p`,
+      [only.purposes ?? null, only.tags ?? null],
+    );
+    const now = this.clock.now();
+    for (const purpose of purposes) {
+      const templates = SHIPPED_TEXTS[purpose.code];
+      if (!templates) continue;
+      const retention = purpose.duration && purpose.starts ? { duration: purpose.duration, starts: purpose.starts } : undefined;
+      for (const locale of TEXT_LOCALES) {
+        const rendered = renderConsentText(templates[locale], { locale, privacyContact: this.config.privacy.contactEmail, categoryCodes: purpose.categories, retention });
+        if (rendered.problems.some((p) => p.startsWith('category ') || p.startsWith('{retention}'))) {
+          // An admin changed the purpose's categories or tag: their texts take over, the service still starts.
+          this.logger.warn(`shipped ${purpose.code} text (${locale}) not published: ${rendered.problems.join('; ')}`);
+          continue;
+        }
+        if (rendered.problems.length > 0) {
+          throw new Error(`shipped ${purpose.code} text (${locale}) cannot be published: ${rendered.problems.join('; ')}`);
+        }
+        const current = await this.current(purpose.code, locale, now, manager);
+        if (current?.sha256 === rendered.sha256) continue;
+        if (current && current.source !== 'shipped') {
           const known = await manager.query<unknown[]>(`SELECT 1 FROM consent_text_versions WHERE purpose = $1 AND locale = $2 AND sha256 = $3`, [
             purpose.code,
             locale,
             rendered.sha256,
           ]);
           if (known.length > 0) continue;
-          await this.insertVersion(manager, purpose.code, locale, rendered, this.clock.now(), 'shipped', null);
-          published += 1;
         }
+        const row = await this.insertVersion(manager, purpose.code, locale, rendered, now, 'shipped', null);
+        published.push({ purpose: row.purpose, locale, version: row.version, replaces: current ? { version: current.version, source: current.source } : null });
       }
-      if (published > 0) this.logger.log(`published ${published} shipped consent text version(s)`);
-      return published;
-    });
+    }
+    return published;
   }
 
   /** An admin publishes a new version; refused with the reasons when it is not plain language or incomplete. */
@@ -80,7 +108,8 @@ export class ConsentTextsService implements OnApplicationBootstrap {
     return this.dataSource.transaction(async (manager) => {
       const [purpose] = await manager.query<PurposeRow[]>(`SELECT * FROM consent_purposes WHERE code = $1 FOR UPDATE`, [purposeCode]);
       if (!purpose) throw new DomainException('PURPOSE_NOT_FOUND', `There is no purpose "${purposeCode}"`);
-      const rendered = renderConsentText(input, { locale: input.locale, privacyContact: this.config.privacy.contactEmail, categoryCodes: purpose.categories });
+      const [policy] = await manager.query<RetentionTerm[]>(`SELECT duration, starts FROM retention_policies WHERE tag = $1`, [purpose.retention_tag]);
+      const rendered = renderConsentText(input, { locale: input.locale, privacyContact: this.config.privacy.contactEmail, categoryCodes: purpose.categories, retention: policy });
       if (rendered.problems.length > 0) {
         throw new DomainException('TEXT_NOT_READABLE', 'This text cannot be published: it is not plain enough or leaves out what it must say', rendered.problems);
       }

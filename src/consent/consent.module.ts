@@ -42,6 +42,6 @@ import { UploadTokensService } from './upload-tokens.service';
     ConsentExpiryJob,
     ConsentGateway,
   ],
-  exports: [ConsentGate, ConsentService, UploadTokensService],
+  exports: [ConsentGate, ConsentService, ConsentTextsService, UploadTokensService],
 })
 export class ConsentModule {}

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { DomainException } from '../errors/domain.exception';
 import { ConsentCacheService } from './consent-cache.service';
+import { ConsentTextsService } from './consent-texts.service';
 import type { LegalBasis } from './purpose.entity';
 import { toPurposeView, type PurposeRow, type PurposeView } from './consent.views';
 
@@ -22,6 +23,7 @@ export class PurposesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cache: ConsentCacheService,
+    private readonly texts: ConsentTextsService,
   ) {}
 
   async list(): Promise<PurposeView[]> {
@@ -52,18 +54,23 @@ export class PurposesService {
    */
   async update(code: string, change: PurposeChange): Promise<PurposeView> {
     await this.get(code);
-    const [rows] = await this.dataSource.query<[PurposeRow[], number]>(
-      `UPDATE consent_purposes SET
-         retention_tag = COALESCE($2, retention_tag),
-         categories = COALESCE($3, categories),
-         description = COALESCE($4, description),
-         active = COALESCE($5, active),
-         updated_at = now()
-       WHERE code = $1 RETURNING *`,
-      [code, change.retentionTag ?? null, change.categories ? unique(change.categories) : null, change.description ?? null, change.active ?? null],
-    );
+    const row = await this.dataSource.transaction(async (manager) => {
+      const [rows] = await manager.query<[PurposeRow[], number]>(
+        `UPDATE consent_purposes SET
+           retention_tag = COALESCE($2, retention_tag),
+           categories = COALESCE($3, categories),
+           description = COALESCE($4, description),
+           active = COALESCE($5, active),
+           updated_at = now()
+         WHERE code = $1 RETURNING *`,
+        [code, change.retentionTag ?? null, change.categories ? unique(change.categories) : null, change.description ?? null, change.active ?? null],
+      );
+      // Another tag, another period: the shipped texts say it in words (R10.1).
+      if (change.retentionTag) await this.texts.publishShippedIn(manager, { purposes: [code] });
+      return rows[0];
+    });
     this.cache.invalidate('*');
-    return toPurposeView(rows[0]);
+    return toPurposeView(row);
   }
 }
 

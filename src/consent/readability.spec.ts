@@ -1,5 +1,5 @@
 import { TEXT_LOCALES } from '../i18n/locale';
-import { renderConsentText } from './consent-text';
+import { renderConsentText, type RetentionTerm } from './consent-text';
 import { countSyllables, readability, splitSentences } from './readability';
 import { SHIPPED_TEXTS } from './texts/shipped-texts';
 
@@ -10,6 +10,16 @@ const CATEGORY_CODES: Record<string, string[]> = {
   call_recording: ['call_audio'],
   transcription: ['call_transcript'],
   customer_profile: ['contact_history', 'skills', 'communication_preferences'],
+};
+
+/** The seeded default policy of each purpose's retention tag. */
+const RETENTION: Record<string, RetentionTerm> = {
+  support: { duration: 'P12M', starts: 'conversation_closed' },
+  diagnostics: { duration: 'P30D', starts: 'captured' },
+  chat_recording: { duration: 'P6M', starts: 'captured' },
+  call_recording: { duration: 'P90D', starts: 'captured' },
+  transcription: { duration: 'P90D', starts: 'captured' },
+  customer_profile: { duration: 'P24M', starts: 'captured' },
 };
 
 describe('readability (R1.2)', () => {
@@ -58,8 +68,11 @@ describe('shipped consent texts', () => {
   for (const [purpose, byLocale] of Object.entries(SHIPPED_TEXTS)) {
     for (const locale of TEXT_LOCALES) {
       it(`${purpose} (${locale}) is plain language and names everything it must`, () => {
-        const rendered = renderConsentText(byLocale[locale], { locale, privacyContact: 'privacy@snelstart.nl', categoryCodes: CATEGORY_CODES[purpose] });
+        const rendered = renderConsentText(byLocale[locale], { locale, privacyContact: 'privacy@snelstart.nl', categoryCodes: CATEGORY_CODES[purpose], retention: RETENTION[purpose] });
         expect(rendered.problems).toEqual([]);
+        // The period comes from the policy, never written into the text (a policy change must change what customers read).
+        expect(byLocale[locale].body).toContain('{retention}');
+        expect(byLocale[locale].body).not.toMatch(/\d+ (dagen|maanden|days|months)/);
         expect(rendered.readability.score).toBeGreaterThanOrEqual(60);
         expect(rendered.readability.longestSentenceWords).toBeLessThanOrEqual(20);
         expect(rendered.text).toContain('privacy@snelstart.nl'); // R9.1
@@ -67,6 +80,14 @@ describe('shipped consent texts', () => {
         for (const c of rendered.categories) expect(rendered.text).toContain(`- ${c.label}\n`);
         // How long it is kept, in words the customer reads.
         expect(rendered.text).toMatch(locale === 'nl-NL' ? /\d+ (dagen|maanden)/ : /\d+ (days|months)/);
+        const longer = renderConsentText(byLocale[locale], {
+          locale,
+          privacyContact: 'privacy@snelstart.nl',
+          categoryCodes: CATEGORY_CODES[purpose],
+          retention: { duration: 'P1Y6M', starts: 'conversation_closed' },
+        });
+        expect(longer.problems).toEqual([]);
+        expect(longer.text).toContain(locale === 'nl-NL' ? '1 jaar en 6 maanden nadat uw vraag is afgesloten' : '1 year and 6 months after your question is closed');
         if (purpose !== 'support') {
           // Refusing does not stop support; how to withdraw.
           expect(rendered.text).toMatch(locale === 'nl-NL' ? /Zegt u nee\? Dan helpen we u gewoon verder\./ : /If you say no, we will still help you\./);
@@ -75,4 +96,19 @@ describe('shipped consent texts', () => {
       });
     }
   }
+});
+
+describe('{retention} in words', () => {
+  it('says the period in the customer’s language, from the close when that is the clock', () => {
+    const template = { title: 'T', body: 'We keep it for {retention}. {privacyContact} {authority}', categories: {} };
+    const text = (retention: RetentionTerm, locale: 'nl-NL' | 'en') =>
+      renderConsentText(template, { locale, privacyContact: 'p@x.nl', categoryCodes: [], retention }).text.split('\n')[2];
+    expect(text({ duration: 'P30D', starts: 'captured' }, 'en')).toMatch(/^We keep it for 30 days\./);
+    expect(text({ duration: 'P12M', starts: 'conversation_closed' }, 'nl-NL')).toMatch(/^We keep it for 12 maanden nadat uw vraag is afgesloten\./);
+    expect(text({ duration: 'P2W', starts: 'captured' }, 'nl-NL')).toMatch(/^We keep it for 2 weken\./);
+    expect(text({ duration: 'P1Y', starts: 'captured' }, 'en')).toMatch(/^We keep it for 1 year\./);
+    expect(renderConsentText(template, { locale: 'en', privacyContact: 'p@x.nl', categoryCodes: [] }).problems).toContain(
+      "{retention} needs a policy for the purpose's retention tag",
+    );
+  });
 });

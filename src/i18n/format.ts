@@ -27,3 +27,17 @@ export class LocaleFormat {
     return new Intl.NumberFormat(this.locale.format).format(value);
   }
 }
+
+const PERIOD = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$/;
+const PERIOD_UNITS = ['year', 'month', 'week', 'day'] as const;
+
+/** An ISO 8601 period of whole units in words: P12M → "12 maanden" / "12 months", P1Y6M → "1 jaar en 6 maanden". */
+export function formatPeriod(iso: string, locale: string): string {
+  const match = PERIOD.exec(iso);
+  if (!match || iso === 'P') throw new Error(`not a period of whole years, months, weeks or days: ${iso}`);
+  const parts = PERIOD_UNITS.flatMap((unit, i) => {
+    const n = Number(match[i + 1] ?? 0);
+    return n > 0 ? [new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(n)] : [];
+  });
+  return new Intl.ListFormat(locale, { style: 'long', type: 'conjunction' }).format(parts);
+}

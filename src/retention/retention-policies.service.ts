@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { auditActor, AuditService } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
+import { ConsentTextsService, type PublishedText } from '../consent/consent-texts.service';
 import type { Participant } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
 import { heldCondition } from './legal-holds.service';
@@ -50,6 +51,7 @@ export class RetentionPoliciesService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly texts: ConsentTextsService,
   ) {}
 
   async list(): Promise<RetentionPolicy[]> {
@@ -80,7 +82,7 @@ export class RetentionPoliciesService {
     tag: string,
     change: PolicyChange,
     expected: { affected: number; asOf?: Date },
-  ): Promise<{ policy: RetentionPolicy; recomputed: number }> {
+  ): Promise<{ policy: RetentionPolicy; recomputed: number; texts: PublishedText[] }> {
     const expectAffected = expected.affected;
     return this.dataSource.transaction(async (manager) => {
       await manager.query(`SELECT 1 FROM retention_policies WHERE tag = $1 FOR UPDATE`, [tag]);
@@ -103,6 +105,8 @@ export class RetentionPoliciesService {
             AND a.retain_until IS DISTINCT FROM ${untilSql('a', 'c', '$2', '$3')}`,
         [tag, proposed.duration, proposed.starts],
       );
+      // The consent texts state the period in words: what customers are told changes with it.
+      const texts = await this.texts.publishShippedIn(manager, { tags: [tag] });
       await this.audit.record(
         {
           actor: auditActor(actor),
@@ -117,11 +121,12 @@ export class RetentionPoliciesService {
             later: preview.later,
             dueAtOnce: preview.dueAtOnce,
             heldAmongDue: preview.heldAmongDue,
+            texts: texts.map((t) => ({ purpose: t.purpose, locale: t.locale, version: t.version })),
           },
         },
         manager,
       );
-      return { policy: proposed, recomputed };
+      return { policy: proposed, recomputed, texts };
     });
   }
 

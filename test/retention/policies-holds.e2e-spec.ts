@@ -82,6 +82,21 @@ describe('retention policies and legal holds (R10.1, R10.3)', () => {
       expect(exact.every((r) => r.exact)).toBe(true);
       const [audit] = await sql(`SELECT action, outcome, details FROM audit_events WHERE target_type = 'retention_policy' AND target_id = 'support_chat'`);
       expect(audit).toMatchObject({ action: 'retention.policy.change', outcome: 'allowed', details: { from: { duration: 'P12M' }, to: { duration: 'P6M' } } });
+      // What customers are told changes with it: the support texts say the new period, in new versions.
+      const textOf = async (locale: string) =>
+        (await request(app.url).get(`/consent/purposes/support/text?locale=${locale}`).expect(200)).body as { version: number; text: string; textHash: string };
+      const [nlBefore, enBefore] = [await textOf('nl-NL'), await textOf('en')];
+      expect(applied.body.texts).toEqual(
+        expect.arrayContaining([
+          { purpose: 'support', locale: 'nl-NL', version: nlBefore.version, replaces: { version: nlBefore.version - 1, source: 'shipped' } },
+          { purpose: 'support', locale: 'en', version: enBefore.version, replaces: { version: enBefore.version - 1, source: 'shipped' } },
+        ]),
+      );
+      expect(nlBefore.text).toContain('We bewaren chats en bijlagen 6 maanden nadat uw vraag is afgesloten.');
+      expect(enBefore.text).toContain('We keep chats and files for 6 months after your question is closed.');
+      expect((audit as { details: { texts: unknown[] } }).details.texts).toHaveLength(2);
+      // Other purposes' texts are left as they were.
+      expect(applied.body.texts.every((t: { purpose: string }) => t.purpose === 'support')).toBe(true);
 
       // Back to the default; a capture between preview and change does not make the preview stale when its asOf is named.
       const back = await request(app.url).post('/retention/policies/support_chat/preview').set(auth(officer)).send({ duration: 'P12M' }).expect(200);
@@ -95,6 +110,10 @@ describe('retention policies and legal holds (R10.1, R10.3)', () => {
         .expect(200);
       // The one captured meanwhile (under P6M) follows the change too.
       expect(reverted.body.recomputed).toBe(back.body.affected + 1);
+      // Back to twelve months: a new version says so again (not the old one left standing behind the six-month text).
+      const nlAfter = await textOf('nl-NL');
+      expect(nlAfter.version).toBe(nlBefore.version + 1);
+      expect(nlAfter.text).toContain('We bewaren chats en bijlagen 12 maanden nadat uw vraag is afgesloten.');
     });
 
     it('refuses a duration that is not ISO 8601 whole units, or zero', async () => {

@@ -4,11 +4,10 @@ import type { TextLocale } from '../../i18n/locale';
  * The consent texts the service ships with, one per purpose and language
  * (R1.2, R2.3). Placeholders are filled in when a text is published:
  * `{categories}` (one line per category), `{privacyContact}` (R9.1) and
- * `{authority}` (R7.1). Every text passes the readability check
+ * `{authority}` (R7.1) and `{retention}` (the purpose's retention tag's
+ * policy in words, so a policy change publishes new versions). Every text passes the readability check
  * (readability.ts, tested in readability.spec.ts); one that did not would
  * stop the service at start-up.
- *
- * Retention periods named here follow the retention tags' default policies.
  */
 export interface TextTemplate {
   title: string;
@@ -30,7 +29,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
         'Als u ons om hulp vraagt, bewaren we gegevens om uw vraag te beantwoorden. Het gaat om:',
         '{categories}',
         'Dit is nodig om u te helpen. Daarom vragen we hier geen toestemming voor.',
-        'We bewaren chats en bijlagen 12 maanden nadat uw vraag is afgesloten. Daarna wissen we ze.',
+        'We bewaren chats en bijlagen {retention}. Daarna wissen we ze.',
         'Wilt u niet dat we deze gegevens gebruiken? Laat het ons weten, dan kijken we samen wat kan.',
         CONTACT_NL,
       ].join('\n'),
@@ -46,7 +45,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
         'When you ask us for help, we keep data to answer your question. This is what we keep:',
         '{categories}',
         'We need this to help you. That is why we do not ask for your consent here.',
-        'We keep chats and files for 12 months after your question is closed. Then we delete them.',
+        'We keep chats and files for {retention}. Then we delete them.',
         'Do you object to how we use this data? Let us know and we will look at it with you.',
         CONTACT_EN,
       ].join('\n'),
@@ -64,7 +63,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
         'Om uw probleem op te lossen, willen we gegevens van uw computer bekijken. Het gaat om:',
         '{categories}',
         'Een foutrapport kan ook de inhoud van uw bestanden bevatten.',
-        'We gebruiken deze gegevens alleen om dit probleem op te lossen. We bewaren ze 30 dagen. Daarna wissen we ze.',
+        'We gebruiken deze gegevens alleen om dit probleem op te lossen. We bewaren ze {retention}. Daarna wissen we ze.',
         REFUSE_NL,
         'U kunt uw toestemming altijd intrekken. Dat kan in de chat of op uw privacypagina.',
         CONTACT_NL,
@@ -83,7 +82,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
         'To solve your problem, we would like to look at data from your computer. This is what we collect:',
         '{categories}',
         'An error report can hold the contents of your files.',
-        'We use this data only to solve this problem. We keep it for 30 days. Then we delete it.',
+        'We use this data only to solve this problem. We keep it for {retention}. Then we delete it.',
         REFUSE_EN,
         'You can withdraw your consent at any time. You can do this in the chat or on your privacy page.',
         CONTACT_EN,
@@ -103,7 +102,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
       body: [
         'We willen een kopie van deze chat bewaren. Een collega leest dan mee om de kwaliteit van onze hulp te toetsen. Het gaat om:',
         '{categories}',
-        'We gebruiken de kopie alleen om onze hulp te verbeteren. We bewaren haar 6 maanden. Daarna wissen we haar.',
+        'We gebruiken de kopie alleen om onze hulp te verbeteren. We bewaren haar {retention}. Daarna wissen we haar.',
         REFUSE_NL,
         'U kunt uw toestemming altijd intrekken, in de chat of op uw privacypagina. Dan stoppen we direct.',
         CONTACT_NL,
@@ -117,7 +116,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
       body: [
         'We would like to keep a copy of this chat. A colleague then reads it to check the quality of our help. This is what we keep:',
         '{categories}',
-        'We use the copy only to improve our help. We keep it for 6 months. Then we delete it.',
+        'We use the copy only to improve our help. We keep it for {retention}. Then we delete it.',
         REFUSE_EN,
         'You can withdraw your consent at any time, in the chat or on your privacy page. We then stop at once.',
         CONTACT_EN,
@@ -133,7 +132,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
       body: [
         'We willen dit telefoongesprek opnemen. Zo kunnen we uw vraag later terugluisteren en onze hulp verbeteren. Het gaat om:',
         '{categories}',
-        'We bewaren de opname 90 dagen. Daarna wissen we haar.',
+        'We bewaren de opname {retention}. Daarna wissen we haar.',
         REFUSE_NL,
         'U kunt uw toestemming altijd intrekken. Druk tijdens het gesprek op de toets die we noemen, of ga naar uw privacypagina. De opname stopt dan direct.',
         CONTACT_NL,
@@ -147,7 +146,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
       body: [
         'We would like to record this phone call. This lets us listen to your question again and improve our help. This is what we keep:',
         '{categories}',
-        'We keep the recording for 90 days. Then we delete it.',
+        'We keep the recording for {retention}. Then we delete it.',
         REFUSE_EN,
         'You can withdraw your consent at any time. Press the key we name during the call, or go to your privacy page. The recording then stops at once.',
         CONTACT_EN,
@@ -163,7 +162,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
       body: [
         'We willen van wat u zegt een geschreven tekst maken. Dat heet een transcriptie. Het gaat om:',
         '{categories}',
-        'Met de tekst kunnen we uw vraag sneller beantwoorden. We bewaren de tekst net zo lang als de opname: 90 dagen. Daarna wissen we hem.',
+        'Met de tekst kunnen we uw vraag sneller beantwoorden. We bewaren de tekst {retention}. Daarna wissen we hem.',
         REFUSE_NL,
         'U kunt uw toestemming altijd intrekken, tijdens het gesprek of op uw privacypagina.',
         CONTACT_NL,
@@ -177,7 +176,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
       body: [
         'We would like to write down what you say as text. This is called a transcript. This is what we keep:',
         '{categories}',
-        'The text helps us answer your question faster. We keep it as long as the recording: 90 days. Then we delete it.',
+        'The text helps us answer your question faster. We keep the text for {retention}. Then we delete it.',
         REFUSE_EN,
         'You can withdraw your consent at any time, during the call or on your privacy page.',
         CONTACT_EN,
@@ -193,7 +192,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
       body: [
         'We willen uw contact met ons gebruiken om een beeld van u als klant te maken. Zo passen we onze hulp beter aan u aan. Het gaat om:',
         '{categories}',
-        'We gebruiken dit klantbeeld alleen voor onze hulp aan u. We bewaren het tot 24 maanden na uw laatste contact. Daarna wissen we het.',
+        'We gebruiken dit klantbeeld alleen voor onze hulp aan u. We bewaren het {retention}. Daarna wissen we het.',
         REFUSE_NL,
         'U kunt uw toestemming altijd intrekken op uw privacypagina. Dan wissen we uw klantbeeld.',
         CONTACT_NL,
@@ -209,7 +208,7 @@ export const SHIPPED_TEXTS: Record<string, Record<TextLocale, TextTemplate>> = {
       body: [
         'We would like to use your contact with us to build a picture of you as a customer. This helps us fit our help to you. This is what we use:',
         '{categories}',
-        'We use this picture only to help you. We keep it for up to 24 months after your last contact. Then we delete it.',
+        'We use this picture only to help you. We keep it for {retention}. Then we delete it.',
         REFUSE_EN,
         'You can withdraw your consent at any time on your privacy page. We then delete your customer picture.',
         CONTACT_EN,
