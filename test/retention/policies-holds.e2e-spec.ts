@@ -116,6 +116,16 @@ describe('retention policies and legal holds (R10.1, R10.3)', () => {
       expect(nlAfter.text).toContain('We bewaren chats en bijlagen 12 maanden nadat uw vraag is afgesloten.');
     });
 
+    it('a purpose moved to another tag gets texts that say that tag’s period', async () => {
+      const admin = await app.token('admin', 'admin-retention');
+      const textOf = async () => ((await request(app.url).get('/consent/purposes/chat_recording/text?locale=nl-NL').expect(200)).body as { text: string }).text;
+      expect(await textOf()).toContain('We bewaren haar 6 maanden.');
+      await request(app.url).patch('/consent/purposes/chat_recording').set(auth(admin)).send({ retentionTag: 'call_recording' }).expect(200);
+      expect(await textOf()).toContain('We bewaren haar 90 dagen.');
+      await request(app.url).patch('/consent/purposes/chat_recording').set(auth(admin)).send({ retentionTag: 'quality_review' }).expect(200);
+      expect(await textOf()).toContain('We bewaren haar 6 maanden.');
+    });
+
     it('refuses a duration that is not ISO 8601 whole units, or zero', async () => {
       for (const duration of ['30 days', 'PT1H', 'P', 'P0D', '-P1D']) {
         const res = await request(app.url).post('/retention/policies/diagnostics/preview').set(auth(officer)).send({ duration });
