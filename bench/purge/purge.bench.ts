@@ -9,7 +9,10 @@
 // - the purge: `node dist/cli/purge.js` (claims, deletes objects, writes
 //   tombstones and its run record), in its own process, its RSS sampled.
 // Figures: items per second of each (the purge's from its run record), the
-// ratio, and the purge process's peak RSS per size. Ends with one JSON line.
+// ratio, and per size the purge process's peak RSS and its live heap (the
+// most still in use after a full GC, forced once a second by
+// support/heap-sampler.ts; that costs the purge a few per cent of its rate).
+// Ends with one JSON line.
 //
 //   npm run bench:purge [-- --quick]
 import { DeleteObjectsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -131,7 +134,13 @@ async function main(): Promise<void> {
 
       // The purge, as an operator runs it.
       await seed(n);
-      const purge = startNode(join(ROOT, 'dist', 'cli', 'purge.js'), { DATABASE_URL: databaseUrl, DATA_DIR: join(work, 'cli'), LOG_LEVEL: 'warn', PURGE_MAX_ITEMS_PER_RUN: String(n), ...s3Env });
+      const heapFile = join(work, `heap-${n}.json`);
+      const purge = startNode(
+        join(ROOT, 'dist', 'cli', 'purge.js'),
+        { DATABASE_URL: databaseUrl, DATA_DIR: join(work, 'cli'), LOG_LEVEL: 'warn', PURGE_MAX_ITEMS_PER_RUN: String(n), HEAP_SAMPLE_FILE: heapFile, ...s3Env },
+        [],
+        ['--expose-gc', '-r', join(__dirname, '..', 'support', 'heap-sampler.js')],
+      );
       let peak = 0;
       const sampler = setInterval(() => void rssOf(purge.process.pid!).then((rss) => (peak = Math.max(peak, rss))), 20);
       const code = await new Promise<number | null>((resolve) => purge.process.once('exit', resolve));
@@ -145,14 +154,23 @@ async function main(): Promise<void> {
       if (run.items_purged !== n) throw new Error(`purged ${run.items_purged} of ${n}:\n${purge.output()}`);
       const left = (await db.query<{ n: string }>(`SELECT count(*) AS n FROM artifacts WHERE state <> 'purged'`)).rows[0].n;
       if (left !== '0') throw new Error(`${left} artifacts left unpurged`);
-      results.push({ items: n, purge_items_per_s: round(n / run.seconds, 0), raw_items_per_s: round(n / rawSeconds, 0), ratio: round(rawSeconds / run.seconds, 3), purge_peak_rss_mb: round(peak / (1024 * 1024), 1) });
+      const heap = JSON.parse(await readFile(heapFile, 'utf8')) as { samples: number; liveHeapMax: number };
+      results.push({
+        items: n,
+        purge_items_per_s: round(n / run.seconds, 0),
+        raw_items_per_s: round(n / rawSeconds, 0),
+        ratio: round(rawSeconds / run.seconds, 3),
+        purge_peak_rss_mb: round(peak / (1024 * 1024), 1),
+        purge_live_heap_max_mb: round(heap.liveHeapMax / (1024 * 1024), 1),
+        heap_samples: heap.samples,
+      });
       await db.query(`DELETE FROM artifacts WHERE state = 'purged'`);
     }
     await db.end();
     s3c.destroy();
     const last = results[results.length - 1];
     process.stdout.write(
-      `${JSON.stringify({ bench: 'purge', ratio: last.ratio, items: last.items, purge_items_per_s: last.purge_items_per_s, raw_items_per_s: last.raw_items_per_s, purge_peak_rss_mb: last.purge_peak_rss_mb, sizes: results })}\n`,
+      `${JSON.stringify({ bench: 'purge', ratio: last.ratio, items: last.items, purge_items_per_s: last.purge_items_per_s, raw_items_per_s: last.raw_items_per_s, purge_peak_rss_mb: last.purge_peak_rss_mb, purge_live_heap_max_mb: last.purge_live_heap_max_mb, sizes: results })}\n`,
     );
   } finally {
     for (const child of children.reverse()) await child.stop();
