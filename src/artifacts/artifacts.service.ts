@@ -480,17 +480,31 @@ export class ArtifactsService {
    * R10.4: what of a customer's was purged (and why), and what is past its
    * time or marked to go but kept because a legal hold covers it.
    */
-  async purgeReport(customerId: string): Promise<{
+  /**
+   * R10.4: what of a customer's was purged, and why; what a hold keeps back.
+   * `holds`: name the holds keeping each item (for privacy officers; a
+   * customer is told a hold keeps it, not the hold's reason).
+   */
+  async purgeReport(
+    customerId: string,
+    options: { holds?: boolean } = {},
+  ): Promise<{
     purged: Array<{ id: string; kind: string; purpose: string; reason: string; purgedAt: string }>;
-    keptUnderHold: Array<{ id: string; kind: string; purpose: string; reason: string; note: string }>;
+    keptUnderHold: Array<{ id: string; kind: string; purpose: string; reason: string; note: string; holdIds?: string[] }>;
   }> {
     const now = this.clock.now();
     const purged = await this.dataSource.query<Array<{ id: string; kind: string; purpose: string; purge_reason: string; purged_at: Date }>>(
       `SELECT id, kind, purpose, purge_reason, purged_at FROM artifacts WHERE customer_id = $1 AND state = 'purged' ORDER BY purged_at DESC LIMIT 500`,
       [customerId],
     );
-    const kept = await this.dataSource.query<Array<{ id: string; kind: string; purpose: string; purge_reason: string | null }>>(
-      `SELECT id, kind, purpose, purge_reason FROM artifacts d
+    const kept = await this.dataSource.query<Array<{ id: string; kind: string; purpose: string; purge_reason: string | null; hold_ids: string[] }>>(
+      `SELECT id, kind, purpose, purge_reason,
+              ARRAY(SELECT h.id FROM legal_holds h
+                     WHERE h.released_at IS NULL AND (h.ends_at IS NULL OR h.ends_at > $2)
+                       AND ((h.scope = 'artifact' AND h.artifact_id = d.id) OR (h.scope = 'conversation' AND h.conversation_id = d.conversation_id)
+                         OR (h.scope = 'subject' AND h.customer_id = d.customer_id))
+                     ORDER BY h.placed_at) AS hold_ids
+         FROM artifacts d
         WHERE d.customer_id = $1 AND d.state = 'stored' AND (d.retain_until <= $2 OR d.purge_reason IS NOT NULL) AND ${heldCondition('d', '$2')}
         ORDER BY retain_until LIMIT 500`,
       [customerId, now],
@@ -503,6 +517,7 @@ export class ArtifactsService {
         purpose: r.purpose,
         reason: r.purge_reason ?? 'retention',
         note: 'Kept because a legal hold covers it; it is removed once the hold ends.',
+        ...(options.holds ? { holdIds: r.hold_ids } : {}),
       })),
     };
   }

@@ -1,8 +1,10 @@
-import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { ArtifactsService } from '../artifacts/artifacts.service';
+import { auditActor, AuditService } from '../audit/audit.service';
+import { uuidParam } from '../http/params';
 import { Clock } from '../clock/clock';
 import { DomainException } from '../errors/domain.exception';
 import { DirectoryService } from '../directory/directory.service';
@@ -48,6 +50,7 @@ export class PurgeController {
     private readonly artifacts: ArtifactsService,
     private readonly directory: DirectoryService,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
   @Get('retention/purge-runs')
@@ -86,6 +89,21 @@ export class PurgeController {
   async reconcile(@Query() query: ReconcileQuery) {
     const report = await this.purge.reconcile({ dryRun: query.dryRun, trigger: 'command' });
     if (!report) throw new DomainException('PURGE_RUNNING', 'A purge or a reconcile is running; try again when it has finished');
+    return report;
+  }
+
+  /** R10.4 for the officer: a customer's purged items and why, and what each hold keeps back. Audited. */
+  @Get('retention/customers/:customerId/purged')
+  @Roles('privacy_officer', 'admin')
+  async customerPurged(@CurrentPrincipal() principal: Principal, @Param('customerId', uuidParam) customerId: string) {
+    const report = await this.artifacts.purgeReport(customerId, { holds: true });
+    await this.audit.record({
+      actor: auditActor(await this.directory.participantFor(principal)),
+      action: 'retention.purge_report.read',
+      target: { type: 'customer', id: customerId },
+      outcome: 'allowed',
+      details: { purged: report.purged.length, keptUnderHold: report.keptUnderHold.length },
+    });
     return report;
   }
 

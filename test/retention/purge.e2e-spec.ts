@@ -141,7 +141,7 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     const heldBack = await diagnostics(c.customer, c.conversationId);
     const otherConversation = await diagnostics(other.customer, other.conversationId);
     const attachment = await attach(c.customer, c.conversationId);
-    await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'artifact', targetId: heldBack, reason: 'Evidence' }).expect(201);
+    const hold = await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'artifact', targetId: heldBack, reason: 'Evidence' }).expect(201);
 
     const socket = await ChatClient.connect(app.url, c.customer);
     await socket.call('consent.withdraw', { conversationId: c.conversationId, purpose: 'diagnostics' });
@@ -165,6 +165,14 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     const report = await request(app.url).get('/me/purged').set(auth(c.customer)).expect(200);
     expect(report.body.purged).toEqual([expect.objectContaining({ id: withdrawn, kind: 'diagnostics_bundle', reason: 'consent_withdrawn' })]);
     expect(report.body.keptUnderHold).toEqual([expect.objectContaining({ id: heldBack, reason: 'consent_withdrawn', note: expect.stringContaining('legal hold') })]);
+    expect(report.body.keptUnderHold[0].holdIds).toBeUndefined();
+    // The officer sees the same, with the hold that keeps the item back; the look is audited.
+    const officerView = await request(app.url).get(`/retention/customers/${c.customerId}/purged`).set(auth(officer)).expect(200);
+    expect(officerView.body.purged).toEqual(report.body.purged);
+    expect(officerView.body.keptUnderHold).toEqual([expect.objectContaining({ id: heldBack, reason: 'consent_withdrawn', holdIds: [hold.body.id] })]);
+    await request(app.url).get(`/retention/customers/${c.customerId}/purged`).set(auth(agent)).expect(403);
+    expect((await request(app.url).get('/retention/customers/not-a-uuid/purged').set(auth(officer)).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    expect(await sql(`SELECT 1 FROM audit_events WHERE action = 'retention.purge_report.read' AND target_id = $1`, [c.customerId])).toHaveLength(1);
   });
 
   it('a standing withdrawal purges that consent’s items in every conversation at once, and nothing else', async () => {
