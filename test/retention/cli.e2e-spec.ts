@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import request from 'supertest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { withClient } from '../support/postgres-server';
@@ -62,6 +63,23 @@ describe('npm run purge / npm run retention (the command line)', () => {
     expect(await real.exited).toBe(0);
     expect(real.stdout()).toMatch(/completed/);
     expect(await state()).toBe('purged');
+  });
+
+  it('reconciles from the shell: a dry run reports, the real one repairs', async () => {
+    // An object no row points at, in the service's layout, under the filesystem store the commands use.
+    const orphanKey = `support/ab/ab000000-0000-4000-8000-000000000000`;
+    const path = join(dataDir, 'blobs', 'objects', ...orphanKey.split('/'));
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, 'left behind');
+    const dry = runScript('cli/purge.js', ['--reconcile', '--dry-run'], env());
+    expect(await dry.exited).toBe(0);
+    expect(dry.stdout()).toMatch(/Reconcile \(dry run: nothing changed\)/);
+    expect(dry.stdout()).toMatch(/objects without a row\s*│\s*1/);
+    await expect(stat(path)).resolves.toBeDefined();
+    const real = runScript('cli/purge.js', ['--reconcile'], env());
+    expect(await real.exited).toBe(0);
+    expect(real.stdout()).toMatch(/orphans deleted\s*│\s*1/);
+    await expect(stat(path)).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses bad arguments with its usage', async () => {
