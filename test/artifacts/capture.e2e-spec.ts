@@ -9,6 +9,7 @@ import { ChatClient } from '../support/chat-client';
 import { withClient } from '../support/postgres-server';
 import { startS3Server, type TestS3Server } from '../support/s3-server';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { waitUntil } from '../support/wait-until';
 
 const PDF = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(2000)]);
 const EXE = Buffer.concat([Buffer.from('4d5a90000300000004000000ffff0000', 'hex'), randomBytes(4000)]);
@@ -314,13 +315,7 @@ describe.each([['filesystem'], ['S3 (s3rver over HTTP)']])('captured data throug
   });
 
   describe('chat transcripts at close', () => {
-    const until = async (check: () => Promise<boolean>) => {
-      const deadline = Date.now() + 10_000;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error('not within 10 s');
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    };
+    const until = (check: () => Promise<boolean>) => waitUntil(check, 'transcripts written');
     const send = (token: string, conversationId: string, n: number, body: string) =>
       request(app.url).post(`/conversations/${conversationId}/messages`).set(auth(token)).send({ clientMessageId: `m-${n}`, body }).expect(201);
 

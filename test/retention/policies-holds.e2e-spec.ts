@@ -3,6 +3,7 @@ import request from 'supertest';
 import { FakeClock } from '../support/fake-clock';
 import { withClient } from '../support/postgres-server';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { waitUntil } from '../support/wait-until';
 
 function multipart(content: Buffer): { body: Buffer; type: string } {
   const boundary = `----sd${randomBytes(8).toString('hex')}`;
@@ -37,11 +38,7 @@ describe('retention policies and legal holds (R10.1, R10.3)', () => {
     if (close) {
       await request(app.url).post(`/conversations/${conversation.id}/close`).set(auth(customer)).expect(200);
       // Its transcripts are written after the close: wait for them, so counts are stable.
-      const deadline = Date.now() + 10_000;
-      while ((await sql(`SELECT 1 FROM artifacts WHERE conversation_id = $1 AND kind = 'chat_transcript' AND state = 'stored'`, [conversation.id])).length < 2) {
-        if (Date.now() > deadline) throw new Error('no transcripts');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitUntil(async () => (await sql(`SELECT 1 FROM artifacts WHERE conversation_id = $1 AND kind = 'chat_transcript' AND state = 'stored'`, [conversation.id])).length === 2, 'transcripts written');
     }
     return { artifactId: artifact.id, conversationId: conversation.id, customerId: conversation.customerId };
   }

@@ -14,6 +14,7 @@ import { FakeClock } from '../support/fake-clock';
 import { withClient } from '../support/postgres-server';
 import { startS3Server, type TestS3Server } from '../support/s3-server';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { waitUntil } from '../support/wait-until';
 
 const DAY = 86_400_000;
 
@@ -146,11 +147,7 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     const socket = await ChatClient.connect(app.url, c.customer);
     await socket.call('consent.withdraw', { conversationId: c.conversationId, purpose: 'diagnostics' });
     socket.close();
-    const deadline = Date.now() + 10_000;
-    while ((await sql(`SELECT state FROM artifacts WHERE id = $1`, [withdrawn]))[0].state !== 'purged') {
-      if (Date.now() > deadline) throw new Error('not purged within 10 s');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitUntil(async () => (await sql(`SELECT state FROM artifacts WHERE id = $1`, [withdrawn]))[0].state === 'purged', 'purged after the withdrawal');
     const states = Object.fromEntries(
       (await sql<{ id: string; state: string; purge_reason: string | null }>(`SELECT id, state, purge_reason FROM artifacts WHERE id = ANY($1)`, [[withdrawn, heldBack, otherConversation, attachment]])).map(
         (r) => [r.id, [r.state, r.purge_reason]],
@@ -186,13 +183,9 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
 
     await request(app.url).put('/me/consents/diagnostics').set(auth(first.customer)).send({ decision: 'withdraw' }).expect(200);
     // No run is started here: the withdrawal's own reaction must do it (R10.4: within a minute).
-    const deadline = Date.now() + 10_000;
     const stateOf = async (ids: string[]) =>
       Object.fromEntries((await sql<{ id: string; state: string }>(`SELECT id, state FROM artifacts WHERE id = ANY($1)`, [ids])).map((r) => [r.id, r.state]));
-    while (Object.values(await stateOf([inFirst, inSecond])).some((state) => state !== 'purged')) {
-      if (Date.now() > deadline) throw new Error('not purged within 10 s');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitUntil(async () => Object.values(await stateOf([inFirst, inSecond])).every((state) => state === 'purged'), 'purged after the withdrawal');
     expect(await stateOf([inFirst, inSecond, attachment, othersBundle])).toEqual({ [inFirst]: 'purged', [inSecond]: 'purged', [attachment]: 'stored', [othersBundle]: 'stored' });
     // The fake clock stands still, so find the run by the item's tombstone rather than by time.
     const runs = await sql<{ trigger: string }>(`SELECT DISTINCT r.trigger FROM purge_runs r JOIN artifacts a ON a.purge_run_id = r.id WHERE a.id = ANY($1)`, [[inFirst, inSecond]]);
@@ -286,11 +279,10 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     }
     await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'conversation', targetId: kept.conversationId, reason: 'Complaint 9' }).expect(201);
     // The transcripts are written after the close: let them land before time moves on.
-    const deadline = Date.now() + 10_000;
-    while ((await sql(`SELECT 1 FROM artifacts WHERE conversation_id = ANY($1) AND kind = 'chat_transcript' AND state = 'stored'`, [[gone.conversationId, kept.conversationId]])).length < 4) {
-      if (Date.now() > deadline) throw new Error('transcripts not written');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil(
+      async () => (await sql(`SELECT 1 FROM artifacts WHERE conversation_id = ANY($1) AND kind = 'chat_transcript' AND state = 'stored'`, [[gone.conversationId, kept.conversationId]])).length === 4,
+      'transcripts written',
+    );
     clock.advance(366 * DAY);
     const totalOf = (r: { totals: Array<{ kind: string; items: number; bytes: number }> }, kind: string) => r.totals.find((t) => t.kind === kind);
     const dry = await app.app.get(PurgeService).run({ trigger: 'command', dryRun: true });

@@ -6,6 +6,7 @@ import { ChatClient } from '../support/chat-client';
 import { FakeClock } from '../support/fake-clock';
 import { withClient } from '../support/postgres-server';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { waitUntil } from '../support/wait-until';
 
 const SECRET = 'telephony-consent-secret-telephony-consent-secret';
 
@@ -177,11 +178,7 @@ describe('phone consent (R3.4): key presses, the recording permission, stopping 
     expect(rows[0]).toMatchObject({ kind: 'call_recording', purpose: 'call_recording', legal_basis: 'consent' });
     expect(rows[0].consent_event_id).toBe(first.body.consentEventId);
     // R10.4: what the withdrawn consent covered is purged at once; the tombstone keeps no call reference.
-    const deadline = Date.now() + 10_000;
-    while ((await sql(`SELECT state FROM artifacts WHERE id = $1`, [first.body.id]))[0].state !== 'purged') {
-      if (Date.now() > deadline) throw new Error('segment not purged after the withdrawal');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitUntil(async () => (await sql(`SELECT state FROM artifacts WHERE id = $1`, [first.body.id]))[0].state === 'purged', 'segment purged after the withdrawal');
     expect(await sql(`SELECT purge_reason, attributes FROM artifacts WHERE id = $1`, [first.body.id])).toEqual([{ purge_reason: 'consent_withdrawn', attributes: {} }]);
     // The store holds exactly the objects of the stored rows: refused segments left nothing behind.
     const store = app.app.get<BlobStore>(BLOB_STORE);
