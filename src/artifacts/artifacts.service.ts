@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -9,7 +8,6 @@ import { auditActor, AuditService, type AuditEntry } from '../audit/audit.servic
 import { Clock } from '../clock/clock';
 import { ConsentGate, type ConsentBasis } from '../consent/consent.gate';
 import { UploadTokensService } from '../consent/upload-tokens.service';
-import { CONVERSATION_EVENTS, type ConversationChangedEvent } from '../conversations/conversation.events';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { Participant } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
@@ -70,6 +68,18 @@ interface ConversationFacts {
  * fails on the way, what was written is removed again. Reads state a purpose
  * (R1.3) and every read, capture and refusal goes to the audit trail.
  */
+/**
+ * The SQL condition "this artifact (alias) is due at $n": marked to go now
+ * (a withdrawal), or past its retain_until, unless its clock starts at a
+ * close that has not come yet (its retain_until is provisional until then,
+ * R10.1). Legal holds are a separate condition.
+ */
+function dueCondition(alias: string, nowParam: string): string {
+  return `(${alias}.purge_reason IS NOT NULL OR (${alias}.retain_until <= ${nowParam} AND NOT EXISTS (
+    SELECT 1 FROM conversations oc JOIN retention_policies op ON op.tag = ${alias}.retention_tag
+     WHERE oc.id = ${alias}.conversation_id AND oc.closed_at IS NULL AND op.starts = 'conversation_closed')))`;
+}
+
 @Injectable()
 export class ArtifactsService {
   private readonly logger = new Logger(ArtifactsService.name);
@@ -289,7 +299,7 @@ export class ArtifactsService {
       `UPDATE artifacts a SET state = 'purging', purge_run_id = $3
         WHERE a.id IN (
           SELECT d.id FROM artifacts d
-           WHERE d.state = 'stored' AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND NOT ${heldCondition('d', '$1')}
+           WHERE d.state = 'stored' AND ${dueCondition('d', '$1')} AND NOT ${heldCondition('d', '$1')}
              AND d.id <> ALL($4::uuid[])
            ORDER BY (d.purge_reason IS NULL), d.retain_until LIMIT $2 FOR UPDATE SKIP LOCKED)
         RETURNING a.id, a.storage_key, a.kind, a.purpose, a.retention_tag, a.size`,
@@ -345,20 +355,28 @@ export class ArtifactsService {
     return rows;
   }
 
-  /** Of claimed items, those a hold placed since the claim now covers: they go back to `stored`. */
-  async releaseNewlyHeld(ids: string[], now: Date): Promise<string[]> {
+  /**
+   * Of claimed items, those that must not go now: a hold placed since the
+   * claim covers them, or they are no longer due (a policy change, a close
+   * still to come). The caller decides what becomes of them.
+   */
+  async notDueNow(ids: string[], now: Date): Promise<string[]> {
     if (ids.length === 0) return [];
-    const [rows] = await this.dataSource.query<[Array<{ id: string }>, number]>(
-      `UPDATE artifacts d SET state = 'stored', purge_run_id = NULL WHERE d.id = ANY($1) AND d.state = 'purging' AND ${heldCondition('d', '$2')} RETURNING d.id`,
+    const rows = await this.dataSource.query<Array<{ id: string }>>(
+      `SELECT d.id FROM artifacts d WHERE d.id = ANY($1) AND d.state = 'purging' AND (${heldCondition('d', '$2')} OR NOT ${dueCondition('d', '$2')})`,
       [ids, now],
     );
     return rows.map((r) => r.id);
   }
 
-  /** Claimed items whose objects could not be deleted go back to `stored`, unchanged. */
-  async unclaim(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.dataSource.query(`UPDATE artifacts SET state = 'stored', purge_run_id = NULL WHERE id = ANY($1) AND state = 'purging'`, [ids]);
+  /** Claimed items go back to `stored`, unchanged (their objects could not be deleted, or they must stay). */
+  async unclaim(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const [rows] = await this.dataSource.query<[Array<{ id: string }>, number]>(
+      `UPDATE artifacts SET state = 'stored', purge_run_id = NULL WHERE id = ANY($1) AND state = 'purging' RETURNING id`,
+      [ids],
+    );
+    return rows.map((r) => r.id);
   }
 
   /** What a run would take (dry run): the first `cap` due, unheld items, counted per kind x purpose x tag, never loaded. */
@@ -366,7 +384,7 @@ export class ArtifactsService {
     const rows = await this.dataSource.query<Array<{ kind: string; purpose: string; tag: string; items: string; bytes: string }>>(
       `SELECT kind, purpose, retention_tag AS tag, count(*) AS items, COALESCE(sum(size), 0) AS bytes FROM (
          SELECT kind, purpose, retention_tag, size FROM artifacts d
-          WHERE d.state IN ('stored', 'purging') AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND NOT ${heldCondition('d', '$1')}
+          WHERE d.state IN ('stored', 'purging') AND ${dueCondition('d', '$1')} AND NOT ${heldCondition('d', '$1')}
           ORDER BY retain_until LIMIT $2) due
         GROUP BY kind, purpose, retention_tag ORDER BY retention_tag, kind, purpose`,
       [now, cap],
@@ -377,7 +395,7 @@ export class ArtifactsService {
   /** How many items are due now but kept back by a hold. */
   async heldDueCount(now: Date): Promise<number> {
     const [held] = await this.dataSource.query<Array<{ n: string }>>(
-      `SELECT count(*) AS n FROM artifacts d WHERE d.state = 'stored' AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL) AND ${heldCondition('d', '$1')}`,
+      `SELECT count(*) AS n FROM artifacts d WHERE d.state = 'stored' AND ${dueCondition('d', '$1')} AND ${heldCondition('d', '$1')}`,
       [now],
     );
     return Number(held.n);
@@ -455,7 +473,7 @@ export class ArtifactsService {
               (SELECT f->>'reason' FROM purge_runs r, jsonb_array_elements(r.failures) f
                 WHERE f->>'artifactId' = d.id::text ORDER BY r.started_at DESC LIMIT 1) AS failure
          FROM artifacts d
-        WHERE d.state IN ('stored', 'purging') AND (d.retain_until <= $1 OR d.purge_reason IS NOT NULL)
+        WHERE d.state IN ('stored', 'purging') AND ${dueCondition('d', '$1')}
         ORDER BY d.retain_until LIMIT $2`,
       [now, limit],
     );
@@ -505,7 +523,7 @@ export class ArtifactsService {
                          OR (h.scope = 'subject' AND h.customer_id = d.customer_id))
                      ORDER BY h.placed_at) AS hold_ids
          FROM artifacts d
-        WHERE d.customer_id = $1 AND d.state = 'stored' AND (d.retain_until <= $2 OR d.purge_reason IS NOT NULL) AND ${heldCondition('d', '$2')}
+        WHERE d.customer_id = $1 AND d.state = 'stored' AND ${dueCondition('d', '$2')} AND ${heldCondition('d', '$2')}
         ORDER BY retain_until LIMIT 500`,
       [customerId, now],
     );
@@ -636,22 +654,6 @@ export class ArtifactsService {
     if (viewer.roles.includes('privacy_officer') && reason?.trim()) return;
     const view = await this.conversations.get(viewer, conversationId);
     if (view.assignedAgentId !== viewer.id) throw new DomainException('FORBIDDEN', 'Only the agent handling the conversation reads its content');
-  }
-
-  /** R10.1: items whose clock starts at the close get their final retain_until now. */
-  @OnEvent(CONVERSATION_EVENTS.closed, { async: true, promisify: true })
-  async onConversationClosed({ conversation }: ConversationChangedEvent): Promise<void> {
-    try {
-      await this.dataSource.query(
-        `UPDATE artifacts a SET retain_until = c.closed_at + p.duration::interval
-           FROM retention_policies p, conversations c
-          WHERE a.conversation_id = $1 AND c.id = a.conversation_id AND c.closed_at IS NOT NULL
-            AND p.tag = a.retention_tag AND p.starts = 'conversation_closed' AND a.state IN ('pending', 'stored')`,
-        [conversation.id],
-      );
-    } catch (err) {
-      this.logger.error(`retain_until not updated at close: ${err instanceof Error ? err.message : String(err)}`);
-    }
   }
 
   private async conversationFacts(conversationId: string): Promise<ConversationFacts> {

@@ -190,11 +190,22 @@ export class ConversationsService {
     return view;
   }
 
-  /** Closing inside a caller's transaction (telephony); the caller emits after commit. */
+  /**
+   * Closing inside a caller's transaction (telephony); the caller emits after
+   * commit. The same transaction starts the retention clock of what was
+   * captured in it under a tag counted from the close (R10.1): a crash after
+   * the close cannot leave them on their provisional time.
+   */
   async closeRow(manager: EntityManager, id: string): Promise<ConversationRow> {
     const [updated] = await manager.query<[ConversationRow[], number]>(
       `UPDATE conversations SET status = 'closed', closed_at = $2 WHERE id = $1 RETURNING *`,
       [id, this.clock.now()],
+    );
+    await manager.query(
+      `UPDATE artifacts a SET retain_until = $2::timestamptz + p.duration::interval
+         FROM retention_policies p
+        WHERE a.conversation_id = $1 AND p.tag = a.retention_tag AND p.starts = 'conversation_closed' AND a.state IN ('pending', 'stored', 'purging')`,
+      [id, updated[0].closed_at],
     );
     return updated[0];
   }

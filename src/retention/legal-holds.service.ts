@@ -145,13 +145,13 @@ export class LegalHoldsService {
                      OR (h.scope = 'subject' AND h.customer_id = a.customer_id))`;
     const totals = await this.dataSource.query<Array<{ kind: string; purpose: string; items: string; bytes: string }>>(
       `SELECT a.kind, a.purpose, count(*) AS items, COALESCE(sum(a.size), 0) AS bytes
-         FROM artifacts a, legal_holds h WHERE h.id = $1 AND ${covers} AND a.state IN ('pending', 'stored')
+         FROM artifacts a, legal_holds h WHERE h.id = $1 AND ${covers} AND a.state IN ('pending', 'stored', 'purging')
         GROUP BY a.kind, a.purpose ORDER BY a.kind, a.purpose`,
       [id],
     );
     const items = await this.dataSource.query<Array<{ id: string; kind: string; purpose: string; state: string; retain_until: Date }>>(
       `SELECT a.id, a.kind, a.purpose, a.state, a.retain_until FROM artifacts a, legal_holds h
-        WHERE h.id = $1 AND ${covers} AND a.state IN ('pending', 'stored') ORDER BY a.retain_until, a.id LIMIT $2`,
+        WHERE h.id = $1 AND ${covers} AND a.state IN ('pending', 'stored', 'purging') ORDER BY a.retain_until, a.id LIMIT $2`,
       [id, limit],
     );
     return {

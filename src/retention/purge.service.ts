@@ -315,16 +315,16 @@ export class PurgeService {
         await this.artifacts.markRevokedConsents();
         // What a crashed or failed run left half done, first.
         for (let stuck = await this.artifacts.stuckInPurging(BATCH, run.id); stuck.length > 0 && purged < cap; stuck = await this.artifacts.stuckInPurging(BATCH, run.id)) {
-          const done = await this.purgeBatch(stuck, run.id, failures, false);
-          count(done);
-          if (done.length === 0) break; // all of them failed again: the store is down
+          const batch = await this.purgeBatch(stuck, run.id, failures, false);
+          count(batch.done);
+          if (batch.failed >= stuck.length) break; // all of them failed again: the store is down
         }
         while (purged < cap) {
           const claimed = await this.artifacts.claimForPurge(now, Math.min(BATCH, cap - purged), run.id, failures.map((f) => f.artifactId).filter((id) => id !== '*'));
           if (claimed.length === 0) break;
-          const done = await this.purgeBatch(claimed, run.id, failures, true);
-          count(done);
-          if (done.length === 0 && failures.length >= claimed.length) break; // nothing got through (the store is down): the next run retries
+          const batch = await this.purgeBatch(claimed, run.id, failures, true);
+          count(batch.done);
+          if (batch.failed >= claimed.length) break; // nothing got through (the store is down): the next run retries
         }
         held = await this.artifacts.heldDueCount(now);
         for (;;) {
@@ -363,12 +363,34 @@ export class PurgeService {
     return toView(finished);
   }
 
-  /** Deletes a batch's objects, then tombstones the rows whose objects are gone; the rest go back unchanged. */
-  private async purgeBatch(claimed: PurgeCandidate[], runId: string, failures: PurgeFailure[], fresh: boolean): Promise<PurgeCandidate[]> {
-    // Checked again right before the objects go: a hold placed since the claim wins. Not for items a
-    // killed run left: their objects may be gone already, and a row must never point at nothing.
-    const held = new Set(fresh ? await this.artifacts.releaseNewlyHeld(claimed.map((r) => r.id), this.clock.now()) : []);
-    const rows = claimed.filter((r) => !held.has(r.id));
+  /**
+   * Deletes a batch's objects, then tombstones the rows whose objects are
+   * gone; the rest go back unchanged. Each item is checked again right before
+   * its object goes (R10.2): held now, or no longer due, it stays. An item a
+   * killed run left may have lost its object already: it goes back only if
+   * its object is still there (a row must never point at nothing).
+   */
+  private async purgeBatch(claimed: PurgeCandidate[], runId: string, failures: PurgeFailure[], fresh: boolean): Promise<{ done: PurgeCandidate[]; failed: number }> {
+    const mustStay = new Set(await this.artifacts.notDueNow(claimed.map((r) => r.id), this.clock.now()));
+    let back = claimed.filter((r) => mustStay.has(r.id));
+    const unsure = new Set<string>();
+    if (!fresh && back.length > 0) {
+      const checked = await mapLimited(back, 16, async (r) => {
+        if (r.storage_key === null) return { r, there: false };
+        try {
+          return { r, there: (await this.store.head(r.storage_key)) !== undefined };
+        } catch (err) {
+          failures.push({ artifactId: r.id, reason: err instanceof Error ? err.message : 'the store could not be reached' });
+          unsure.add(r.id);
+          return { r, there: false };
+        }
+      });
+      back = checked.filter((c) => c.there).map((c) => c.r);
+    }
+    await this.artifacts.unclaim(back.map((r) => r.id));
+    const staying = new Set(back.map((r) => r.id));
+    // Items whose object a killed run deleted already are completed, held or not: the data is gone.
+    const rows = claimed.filter((r) => !staying.has(r.id) && !unsure.has(r.id) && (!fresh || !mustStay.has(r.id)));
     const withKey = rows.filter((r) => r.storage_key !== null);
     let deleted = new Set<string>();
     const failedKeys = new Map<string, string>();
@@ -385,6 +407,6 @@ export class PurgeService {
     const failed = rows.filter((r) => r.storage_key !== null && !deleted.has(r.storage_key));
     for (const r of failed) failures.push({ artifactId: r.id, reason: failedKeys.get(r.storage_key!) ?? 'not deleted' });
     await this.artifacts.unclaim(failed.map((r) => r.id));
-    return this.artifacts.tombstone(gone, runId, this.clock.now());
+    return { done: await this.artifacts.tombstone(gone, runId, this.clock.now()), failed: failed.length + unsure.size };
   }
 }

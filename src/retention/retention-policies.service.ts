@@ -101,7 +101,7 @@ export class RetentionPoliciesService {
       const [, recomputed] = await manager.query<[unknown[], number]>(
         `UPDATE artifacts a SET retain_until = ${untilSql('a', 'c', '$2', '$3')}
            FROM conversations c
-          WHERE c.id = a.conversation_id AND a.retention_tag = $1 AND a.state IN ('pending', 'stored')
+          WHERE c.id = a.conversation_id AND a.retention_tag = $1 AND a.state IN ('pending', 'stored', 'purging')
             AND a.retain_until IS DISTINCT FROM ${untilSql('a', 'c', '$2', '$3')}`,
         [tag, proposed.duration, proposed.starts],
       );
@@ -137,7 +137,7 @@ export class RetentionPoliciesService {
       `WITH next AS (
          SELECT a.id, a.retain_until AS old_until, ${untilSql('a', 'c', '$2', '$3')} AS new_until, ${heldCondition('a', '$4')} AS held
            FROM artifacts a JOIN conversations c ON c.id = a.conversation_id
-          WHERE a.retention_tag = $1 AND a.state IN ('pending', 'stored') AND a.captured_at <= $5)
+          WHERE a.retention_tag = $1 AND a.state IN ('pending', 'stored', 'purging') AND a.captured_at <= $5)
        SELECT count(*) FILTER (WHERE new_until <> old_until) AS affected,
               count(*) FILTER (WHERE new_until < old_until) AS sooner,
               count(*) FILTER (WHERE new_until > old_until) AS later,

@@ -34,7 +34,11 @@ describe('npm run purge / npm run retention (the command line)', () => {
         .send(body)
         .expect(201)
     ).body.id as string;
-    await withClient(database.url, (c) => c.query(`UPDATE artifacts SET retain_until = now() - interval '1 day' WHERE id = $1`, [artifactId]));
+    // Closed (the attachment's clock counts from the close), and its time up.
+    await withClient(database.url, async (c) => {
+      await c.query(`UPDATE conversations SET status = 'closed', closed_at = now() - interval '2 days' WHERE id = $1`, [conversation.id]);
+      await c.query(`UPDATE artifacts SET retain_until = now() - interval '1 day' WHERE id = $1`, [artifactId]);
+    });
     // Keep the data directory (the filesystem store) after the app closes: the commands use it.
     await app.app.close();
   });

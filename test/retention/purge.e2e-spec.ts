@@ -36,6 +36,18 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
   const sql = async <T extends object = Record<string, unknown>>(text: string, params: unknown[] = []) =>
     (await withClient(database.url, (c) => c.query<T>(text, params))).rows;
   const purge = () => app.app.get(PurgeService).run({ trigger: 'command' });
+  /**
+   * Makes items due: their conversation closed (their clock counts from the
+   * close; an open conversation's items are never due by time) and their
+   * retain_until just past.
+   */
+  const expire = async (ids: string[]) => {
+    await sql(`UPDATE conversations SET status = 'closed', closed_at = $2 WHERE id IN (SELECT conversation_id FROM artifacts WHERE id = ANY($1)) AND status <> 'closed'`, [
+      ids,
+      clock.now(),
+    ]);
+    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
+  };
   const keyOf = async (id: string) => (await sql<{ storage_key: string }>(`SELECT storage_key FROM artifacts WHERE id = $1`, [id]))[0].storage_key;
 
   beforeAll(async () => {
@@ -195,7 +207,7 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
   it('a hold placed after an item was claimed but before its object is deleted keeps the item whole', async () => {
     const c = await chat('cust-purge-late-hold');
     const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
-    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
+    await expire(ids);
     const artifacts = app.app.get(ArtifactsService);
     const claim = artifacts.claimForPurge.bind(artifacts);
     // The officer acts in the gap between the run's claim and its object deletes.
@@ -217,10 +229,76 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     expect(await store.head(await keyOf(ids[0]))).toBeDefined();
   });
 
+  it('an item a killed run left claimed, then put under a hold, goes back whole if its object is still there', async () => {
+    const c = await chat('cust-purge-stuck-hold');
+    const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
+    await expire(ids);
+    const artifacts = app.app.get(ArtifactsService);
+    const [dead] = await sql<{ id: string }>(`INSERT INTO purge_runs (instance, trigger, dry_run, status, started_at) VALUES ('gone:2', 'schedule', false, 'running', $1) RETURNING id`, [clock.now()]);
+    const claimed = await artifacts.claimForPurge(clock.now(), 10, dead.id);
+    expect(claimed).toHaveLength(2);
+    // The killed run got as far as deleting the second item's object only.
+    await store.deleteMany([await keyOf(ids[1])]);
+    const hold = await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'subject', targetId: c.customerId, reason: 'Claim 7' }).expect(201);
+    const covered = await request(app.url).get(`/legal-holds/${hold.body.id}`).set(auth(officer)).expect(200);
+    expect((covered.body.items as Array<{ id: string }>).map((i) => i.id).sort()).toEqual([...ids].sort());
+
+    const run = await purge();
+    expect(run.failures).toEqual([]);
+    // The first is whole and held; the second's data was gone before the hold, so its row says so instead of pointing at nothing.
+    expect(await sql(`SELECT id, state FROM artifacts WHERE id = ANY($1) ORDER BY id = $2 DESC`, [ids, ids[0]])).toEqual([
+      { id: ids[0], state: 'stored' },
+      { id: ids[1], state: 'purged' },
+    ]);
+    expect(await store.head(await keyOf(ids[0]))).toBeDefined();
+    await request(app.url).post(`/legal-holds/${hold.body.id}/release`).set(auth(officer)).send({ reason: 'Claim 7 settled' }).expect(200);
+  });
+
+  it('an item whose policy was lengthened after the claim is not purged (still expired? is asked again)', async () => {
+    const c = await chat('cust-purge-lengthened');
+    const id = await attach(c.customer, c.conversationId);
+    await expire([id]);
+    const artifacts = app.app.get(ArtifactsService);
+    const claim = artifacts.claimForPurge.bind(artifacts);
+    const spy = jest.spyOn(artifacts, 'claimForPurge').mockImplementationOnce(async (...args) => {
+      const claimed = await claim(...args);
+      // Closed just now: under P24M from the close it is not due; the claimed item counts in the change.
+      const preview = await request(app.url).post('/retention/policies/support_chat/preview').set(auth(officer)).send({ duration: 'P24M' }).expect(200);
+      await request(app.url).put('/retention/policies/support_chat').set(auth(officer)).send({ duration: 'P24M', expectAffected: preview.body.affected }).expect(200);
+      return claimed;
+    });
+    try {
+      await purge();
+    } finally {
+      spy.mockRestore();
+      const back = await request(app.url).post('/retention/policies/support_chat/preview').set(auth(officer)).send({ duration: 'P12M' }).expect(200);
+      await request(app.url).put('/retention/policies/support_chat').set(auth(officer)).send({ duration: 'P12M', expectAffected: back.body.affected }).expect(200);
+    }
+    expect(await sql(`SELECT state, retain_until > $2 AS later FROM artifacts WHERE id = $1`, [id, clock.now()])).toEqual([{ state: 'stored', later: true }]);
+    expect(await store.head(await keyOf(id))).toBeDefined();
+  });
+
+  it('counts a chat’s items from its close: never due while the chat is open, whatever their provisional time', async () => {
+    const c = await chat('cust-purge-open-chat');
+    const id = await attach(c.customer, c.conversationId);
+    clock.advance(400 * DAY); // past capture + 12 months, the chat still open
+    await purge();
+    expect(await sql(`SELECT state FROM artifacts WHERE id = $1`, [id])).toEqual([{ state: 'stored' }]);
+    const overdue = await request(app.url).get('/retention/overdue').set(auth(officer)).expect(200);
+    expect((overdue.body as Array<{ id: string }>).map((o) => o.id)).not.toContain(id);
+    // The close, in its own transaction, starts the clock: twelve months from now.
+    await request(app.url).post(`/conversations/${c.conversationId}/close`).set(auth(c.customer)).expect(200);
+    expect(await sql(`SELECT retain_until = $2::timestamptz + interval 'P12M' AS from_close FROM artifacts WHERE id = $1`, [id, clock.now()])).toEqual([{ from_close: true }]);
+    await waitUntil(async () => (await sql(`SELECT 1 FROM artifacts WHERE conversation_id = $1 AND kind = 'chat_transcript' AND state = 'stored'`, [c.conversationId])).length === 2, 'transcripts written');
+    clock.advance(366 * DAY);
+    await purge();
+    expect(await sql(`SELECT DISTINCT state FROM artifacts WHERE conversation_id = $1`, [c.conversationId])).toEqual([{ state: 'purged' }]);
+  });
+
   it('completes a run killed between deleting objects and updating rows', async () => {
     const c = await chat('cust-purge-crash');
     const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
-    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
+    await expire(ids);
     // The first half of a run: claimed, objects deleted, then the process died.
     const artifacts = app.app.get(ArtifactsService);
     const [dead] = await sql<{ id: string }>(`INSERT INTO purge_runs (instance, trigger, dry_run, status, started_at) VALUES ('gone:1', 'schedule', false, 'running', $1) RETURNING id`, [clock.now()]);
@@ -255,7 +333,7 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
       const c = await chat('cust-purge-twice');
       const ids: string[] = [];
       for (let i = 0; i < 6; i++) ids.push(await attach(c.customer, c.conversationId));
-      await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
+      await expire(ids);
       const [one, two] = await Promise.all([purge(), second.app.get(PurgeService).run({ trigger: 'schedule' })]);
       expect([one.status, two.status].every((s) => s === 'completed' || s === 'skipped')).toBe(true);
       expect(one.itemsPurged + two.itemsPurged).toBe(6);
@@ -327,7 +405,7 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     const c = await chat('cust-purge-report');
     const held = await attach(c.customer, c.conversationId);
     const soon = await attach(c.customer, c.conversationId);
-    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = $1`, [held, new Date(clock.now().getTime() - 1000)]);
+    await expire([held]);
     await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = $1`, [soon, new Date(clock.now().getTime() + 3 * DAY)]);
     await request(app.url).post('/legal-holds').set(auth(officer)).send({ scope: 'artifact', targetId: held, reason: 'Audit 3' }).expect(201);
     const overview = await request(app.url).get('/retention/overview').set(auth(officer)).expect(200);
@@ -398,7 +476,7 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
   it('with the store down: records the failure, changes nothing, and the next run after a restart completes', async () => {
     const c = await chat('cust-purge-down');
     const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
-    await sql(`UPDATE artifacts SET retain_until = $2 WHERE id = ANY($1)`, [ids, new Date(clock.now().getTime() - 1000)]);
+    await expire(ids);
     await s3.stop();
     try {
       const failed = await purge();
