@@ -320,7 +320,7 @@ export class ArtifactsService {
         WHERE a.consent_event_id = g.id AND a.legal_basis = 'consent' AND a.state IN ('pending', 'stored') AND a.purge_reason IS NULL
           AND EXISTS (SELECT 1 FROM consent_events w
                        WHERE w.customer_id = g.customer_id AND w.purpose = g.purpose AND w.type = 'withdrawn' AND w.position > g.position
-                         AND (w.scope = 'standing' OR w.conversation_id = g.conversation_id))
+                         AND (w.scope = 'standing' OR w.conversation_id = a.conversation_id))
         RETURNING a.id`,
     );
     return rows.length;
@@ -402,11 +402,13 @@ export class ArtifactsService {
   }
 
   /** R10.4: items whose legal basis was one of these consent events go at the next run (holds excepted). */
-  async markForPurge(consentEventIds: string[], reason: 'consent_withdrawn' | 'erasure'): Promise<string[]> {
+  async markForPurge(consentEventIds: string[], reason: 'consent_withdrawn' | 'erasure', conversationId: string | null = null): Promise<string[]> {
     if (consentEventIds.length === 0) return [];
     const [rows] = await this.dataSource.query<[Array<{ id: string }>, number]>(
-      `UPDATE artifacts SET purge_reason = $2 WHERE consent_event_id = ANY($1) AND state IN ('pending', 'stored') AND purge_reason IS NULL RETURNING id`,
-      [consentEventIds, reason],
+      `UPDATE artifacts SET purge_reason = $2
+        WHERE consent_event_id = ANY($1) AND ($3::uuid IS NULL OR conversation_id = $3) AND state IN ('pending', 'stored') AND purge_reason IS NULL
+        RETURNING id`,
+      [consentEventIds, reason, conversationId],
     );
     return rows.map((r) => r.id);
   }

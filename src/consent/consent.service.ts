@@ -361,18 +361,20 @@ export class ConsentService {
   }
 
   /**
-   * R10.4: the grants a withdrawal takes back: for a standing withdrawal every
-   * earlier grant of that purpose; in a conversation, the earlier grants made
-   * in that conversation (a standing grant still holds there).
+   * R10.4: what a withdrawal takes back. Standing: every earlier grant of
+   * that purpose, wherever it was used. In a conversation: what was captured
+   * there under any earlier grant, that conversation's own or a standing one
+   * (the gate lets the latest decision win there too); a standing grant
+   * still holds elsewhere.
    */
-  async grantsRevokedBy(withdrawal: ConsentEventView): Promise<string[]> {
+  async revokedBy(withdrawal: ConsentEventView): Promise<{ grants: string[]; conversationId: string | null }> {
     const rows = await this.dataSource.query<Array<{ id: string }>>(
       `SELECT id FROM consent_events
         WHERE customer_id = $1 AND purpose = $2 AND type = 'granted' AND position < $3
-          AND ($4::uuid IS NULL OR conversation_id = $4)`,
+          AND ($4::uuid IS NULL OR conversation_id = $4 OR scope = 'standing')`,
       [withdrawal.customerId, withdrawal.purpose, withdrawal.position, withdrawal.conversationId],
     );
-    return rows.map((r) => r.id);
+    return { grants: rows.map((r) => r.id), conversationId: withdrawal.conversationId };
   }
 
   /** After commit: this instance's gate sees the decision at once, then whoever reacts to it hears of it. */

@@ -88,8 +88,8 @@ export class PurgeJob implements OnApplicationBootstrap, BeforeApplicationShutdo
   @OnEvent(CONSENT_EVENTS.withdrawn, { async: true, promisify: true })
   async onWithdrawn({ event }: ConsentWithdrawnEvent): Promise<void> {
     try {
-      const grants = await this.consent.grantsRevokedBy(event);
-      const marked = await this.artifacts.markForPurge(grants, 'consent_withdrawn');
+      const revoked = await this.consent.revokedBy(event);
+      const marked = await this.artifacts.markForPurge(revoked.grants, 'consent_withdrawn', revoked.conversationId);
       if (marked.length === 0) return;
       for (let attempt = 0; attempt < WITHDRAWAL_ATTEMPTS && !this.closed; attempt++) {
         const result = await this.run('withdrawal');

@@ -204,6 +204,27 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     expect(runs).toEqual([{ trigger: 'withdrawal' }]);
   });
 
+  it('a withdrawal in one conversation purges what was captured there under a standing grant, and nothing elsewhere', async () => {
+    const a = await chat('cust-purge-scoped');
+    const b = await chat('cust-purge-scoped');
+    const text = (await request(app.url).get('/consent/purposes/chat_recording/text?locale=nl-NL').expect(200)).body as { textHash: string };
+    await request(app.url).put('/me/consents/chat_recording').set(auth(a.customer)).send({ decision: 'grant', textHash: text.textHash }).expect(200);
+    for (const [n, c] of [a, b].entries()) {
+      await request(app.url).post(`/conversations/${c.conversationId}/messages`).set(auth(c.customer)).send({ clientMessageId: `scoped-${n}`, body: 'Hallo' }).expect(201);
+      await request(app.url).post(`/conversations/${c.conversationId}/close`).set(auth(c.customer)).expect(200);
+    }
+    const qualityCopy = async (conversationId: string) =>
+      (await sql<{ id: string; state: string }>(`SELECT id, state FROM artifacts WHERE conversation_id = $1 AND purpose = 'chat_recording'`, [conversationId]))[0];
+    await waitUntil(async () => (await qualityCopy(a.conversationId))?.state === 'stored' && (await qualityCopy(b.conversationId))?.state === 'stored', 'quality copies written');
+
+    await request(app.url).put('/me/consents/chat_recording').set(auth(a.customer)).send({ decision: 'withdraw', conversationId: a.conversationId }).expect(200);
+    await waitUntil(async () => (await qualityCopy(a.conversationId)).state === 'purged', 'purged after the withdrawal');
+    expect(await sql(`SELECT purge_reason FROM artifacts WHERE id = $1`, [(await qualityCopy(a.conversationId)).id])).toEqual([{ purge_reason: 'consent_withdrawn' }]);
+    expect((await qualityCopy(b.conversationId)).state).toBe('stored');
+    // The support transcripts of the same chat rest on the contract, not on that consent.
+    expect(await sql(`SELECT DISTINCT state FROM artifacts WHERE conversation_id = $1 AND purpose = 'support'`, [a.conversationId])).toEqual([{ state: 'stored' }]);
+  });
+
   it('a hold placed after an item was claimed but before its object is deleted keeps the item whole', async () => {
     const c = await chat('cust-purge-late-hold');
     const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];

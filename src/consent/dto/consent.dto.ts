@@ -73,7 +73,7 @@ export class StandingChoiceDto {
   @Matches(SHA256, { message: 'textHash must be the hex SHA-256 of the text shown' })
   textHash?: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Withdraw only what was granted in this conversation' })
+  @ApiPropertyOptional({ format: 'uuid', description: 'Withdraw in this conversation only: what was captured in it goes, whichever earlier grant it was captured under; a standing grant still holds elsewhere' })
   @IsOptional()
   @IsUUID()
   conversationId?: string;
