@@ -431,6 +431,14 @@ export class ArtifactsService {
     );
   }
 
+  /** Of these ids, the rows still `stored` (a purge may have claimed some meanwhile). */
+  async stillStored(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.dataSource.query<Array<{ id: string }>>(`SELECT id FROM artifacts WHERE id = ANY($1) AND state = 'stored'`, [ids]);
+    const stored = new Set(rows.map((r) => r.id));
+    return ids.filter((id) => stored.has(id));
+  }
+
   /** Rows whose object is gone: tombstones that say so (object_missing), so no row points at nothing. */
   async markMissing(ids: string[], runId: string | null, now: Date): Promise<number> {
     if (ids.length === 0) return 0;

@@ -37,7 +37,7 @@ async function main(): Promise<number> {
     if (values.reconcile) {
       const report = await purge.reconcile({ dryRun, trigger: 'command' });
       if (!report) {
-        process.stdout.write('A purge or another reconcile is running (on some instance); nothing done.\n');
+        process.stdout.write('Another reconcile is running (on some instance); nothing done.\n');
         return 0;
       }
       const table = new Table({ head: ['', 'count'] });

@@ -5,4 +5,5 @@ export const ADVISORY_LOCKS = {
   auditChain: 72_410_003,
   pendingCleanup: 72_410_004,
   purge: 72_410_005,
+  reconcile: 72_410_006,
 } as const;

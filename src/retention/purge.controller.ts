@@ -88,7 +88,7 @@ export class PurgeController {
   @Roles('privacy_officer', 'admin')
   async reconcile(@Query() query: ReconcileQuery) {
     const report = await this.purge.reconcile({ dryRun: query.dryRun, trigger: 'command' });
-    if (!report) throw new DomainException('PURGE_RUNNING', 'A purge or a reconcile is running; try again when it has finished');
+    if (!report) throw new DomainException('RECONCILE_RUNNING', 'A reconcile is running; try again when it has finished');
     return report;
   }
 

@@ -130,9 +130,9 @@ export class PurgeService {
     private readonly policies: RetentionPoliciesService,
   ) {}
 
-  /** One run; `skipped` (and no record) when another instance is running one, or a reconcile. */
+  /** One run; `skipped` (and no record) when another instance is running one. */
   async run(options: { trigger: PurgeTrigger; dryRun?: boolean; cap?: number; onProgress?: (done: number) => void }): Promise<PurgeRunView> {
-    const done = await this.withLock(() => this.locked(options));
+    const done = await this.withLock(ADVISORY_LOCKS.purge, () => this.locked(options));
     if (done) return done;
     const now = this.clock.now().toISOString();
     return { id: null, instance: this.instance, trigger: options.trigger, dryRun: options.dryRun ?? false, status: 'skipped', startedAt: now, finishedAt: now, itemsPurged: 0, bytesPurged: 0, itemsHeld: 0, totals: [], failures: [] };
@@ -144,14 +144,16 @@ export class PurgeService {
    * ones become tombstones that say so. Only keys in the service's own layout
    * count as orphans; anything else in the bucket is reported, never touched.
    * No grace period is needed: a capture writes its row before its object,
-   * and removes its object before its row. Holds the purge's lock, so a run
-   * deleting objects is never mistaken for lost rows; `undefined` when a
-   * purge or another reconcile holds it. Memory stays bounded: the report
+   * and removes its object before its row. One reconcile at a time
+   * (`undefined` when another holds its lock); purges do not wait for it (a
+   * withdrawal's purge must not), so what it found is checked again before
+   * it is reported: an object a purge deleted meanwhile is no orphan, a row a
+   * purge claimed meanwhile is not missing. Memory stays bounded: the report
    * names the first REPORT_LIMIT of each, counts all, and one pass repairs
    * at most REPAIR_LIMIT of each (the next pass goes on).
    */
   async reconcile(options: { dryRun: boolean; trigger?: 'schedule' | 'command' }): Promise<ReconcileReport | undefined> {
-    return this.withLock(() => this.reconcileLocked(options));
+    return this.withLock(ADVISORY_LOCKS.reconcile, () => this.reconcileLocked(options));
   }
 
   private async reconcileLocked(options: { dryRun: boolean; trigger?: 'schedule' | 'command' }): Promise<ReconcileReport> {
@@ -201,6 +203,13 @@ export class PurgeService {
       }
       after = page[page.length - 1].id;
     }
+    // A purge may run meanwhile (it does not wait for the reconciler): what it purged while we looked is not lost.
+    const stillOrphans = await this.confirmOrphans(orphans);
+    report.orphanCount -= orphans.length - stillOrphans.length;
+    orphans.splice(0, orphans.length, ...stillOrphans);
+    const stillMissing = await this.artifacts.stillStored(missing);
+    report.missingCount -= missing.length - stillMissing.length;
+    missing.splice(0, missing.length, ...stillMissing);
     report.orphans = orphans.slice(0, REPORT_LIMIT);
     report.missing = missing.slice(0, REPORT_LIMIT);
     // A wrong bucket or an unmounted directory lists nothing, or someone else's objects: that must not
@@ -239,17 +248,25 @@ export class PurgeService {
     return report;
   }
 
-  /** Runs `work` holding the purge lock (one purge or reconcile at a time, across instances); `undefined` when it is taken. */
-  private async withLock<T>(work: () => Promise<T>): Promise<T | undefined> {
+  /** Of orphan candidates, those whose object is still there and that still have no row. */
+  private async confirmOrphans(keys: string[]): Promise<string[]> {
+    const present = (await mapLimited(keys, 16, async (key) => ((await this.store.head(key)) ? key : null))).filter((k): k is string => k !== null);
+    const confirmed: string[] = [];
+    for (let i = 0; i < present.length; i += 1000) confirmed.push(...(await this.artifacts.keysWithoutRow(present.slice(i, i + 1000))));
+    return confirmed;
+  }
+
+  /** Runs `work` holding an advisory lock (one at a time across instances); `undefined` when it is taken. */
+  private async withLock<T>(lock: number, work: () => Promise<T>): Promise<T | undefined> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [ADVISORY_LOCKS.purge])) as Array<{ locked: boolean }>;
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [lock])) as Array<{ locked: boolean }>;
       if (!locked) return undefined;
       try {
         return await work();
       } finally {
-        await runner.query(`SELECT pg_advisory_unlock($1)`, [ADVISORY_LOCKS.purge]);
+        await runner.query(`SELECT pg_advisory_unlock($1)`, [lock]);
       }
     } finally {
       await runner.release();
@@ -319,13 +336,16 @@ export class PurgeService {
           count(batch.done);
           if (batch.failed >= stuck.length) break; // all of them failed again: the store is down
         }
-        while (purged < cap) {
-          const claimed = await this.artifacts.claimForPurge(now, Math.min(BATCH, cap - purged), run.id, failures.map((f) => f.artifactId).filter((id) => id !== '*'));
-          if (claimed.length === 0) break;
-          const batch = await this.purgeBatch(claimed, run.id, failures, true);
-          count(batch.done);
-          if (batch.failed >= claimed.length) break; // nothing got through (the store is down): the next run retries
-        }
+        const claimDue = async () => {
+          while (purged < cap) {
+            const claimed = await this.artifacts.claimForPurge(now, Math.min(BATCH, cap - purged), run.id, failures.map((f) => f.artifactId).filter((id) => id !== '*'));
+            if (claimed.length === 0) return;
+            const batch = await this.purgeBatch(claimed, run.id, failures, true);
+            count(batch.done);
+            if (batch.failed >= claimed.length) return; // nothing got through (the store is down): the next run retries
+          }
+        };
+        await claimDue();
         held = await this.artifacts.heldDueCount(now);
         for (;;) {
           const erased = await this.conversations.eraseExpiredBodies(bodies.duration, now, BATCH, conversationHeldCondition('c', '$2'));
@@ -337,6 +357,8 @@ export class PurgeService {
           if (erased === 0) break;
           add(CALLS, erased, 0);
         }
+        // A withdrawal while this run held the lock could not start its own (R10.4): its items are taken now.
+        await claimDue();
       }
     } catch (err) {
       status = 'failed';

@@ -460,19 +460,20 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
     expect(again.body).toMatchObject({ orphans: [], missing: [] });
   });
 
-  it('reconciles on its schedule, never beside a purge, and refuses to repair a store that looks wrong', async () => {
+  it('reconciles on its schedule, one at a time without holding up the purge, and refuses to repair a store that looks wrong', async () => {
     const c = await chat('cust-reconcile-scheduled');
     await attach(c.customer, c.conversationId);
     const lost = await attach(c.customer, c.conversationId);
     await store.deleteMany([await keyOf(lost)]);
 
-    // A purge (or another reconcile) holds the lock: the reconciler waits its turn.
+    // Another reconcile (on some instance) holds its lock: this one waits its turn; a purge does not wait for it.
     await withClient(database.url, async (holder) => {
-      await holder.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.purge]);
+      await holder.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.reconcile]);
       const busy = await request(app.url).post('/retention/reconcile').set(auth(officer)).expect(409);
-      expect(busy.body).toMatchObject({ code: 'PURGE_RUNNING' });
+      expect(busy.body).toMatchObject({ code: 'RECONCILE_RUNNING' });
       expect(await app.app.get(PurgeJob).reconcile()).toBeUndefined();
-      await holder.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.purge]);
+      expect((await purge()).status).not.toBe('skipped');
+      await holder.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.reconcile]);
     });
 
     // An instance pointed at an empty store (a wrong bucket, an unmounted disk) must not tombstone every row.
@@ -492,6 +493,31 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
       `SELECT details FROM audit_events WHERE action = 'retention.reconcile' ORDER BY seq DESC LIMIT 1`,
     );
     expect(audited.details).toMatchObject({ trigger: 'schedule', missing: 1, markedMissing: 1 });
+  });
+
+  it('a reconcile beside a purge does not take what the purge deleted meanwhile for lost', async () => {
+    const c = await chat('cust-reconcile-beside');
+    await attach(c.customer, c.conversationId);
+    const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
+    await expire(ids);
+    const purgeService = app.app.get(PurgeService);
+    const artifacts = app.app.get(ArtifactsService);
+    const page = artifacts.storedPage.bind(artifacts);
+    // The purge runs right after the reconciler has read the stored rows, before it looks for their objects.
+    const spy = jest.spyOn(artifacts, 'storedPage').mockImplementationOnce(async (...args) => {
+      const rows = await page(...args);
+      expect((await purge()).itemsPurged).toBeGreaterThanOrEqual(2);
+      return rows;
+    });
+    try {
+      const report = await purgeService.reconcile({ dryRun: false });
+      expect(report?.missing).not.toEqual(expect.arrayContaining([ids[0]]));
+      expect(report?.missing).not.toEqual(expect.arrayContaining([ids[1]]));
+      expect(report?.markedMissing).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await sql(`SELECT DISTINCT purge_reason FROM artifacts WHERE id = ANY($1)`, [ids])).toEqual([{ purge_reason: 'retention' }]);
   });
 
   it('with the store down: records the failure, changes nothing, and the next run after a restart completes', async () => {
