@@ -1,4 +1,5 @@
 import { NestFactory } from '@nestjs/core';
+import Table from 'cli-table3';
 import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../app.module';
@@ -42,4 +43,9 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A summary table; plain (no colours) when the output is not a terminal (a file, a pipe, a log). */
+export function summaryTable(head: string[]): InstanceType<typeof Table> {
+  return new Table({ head, ...(process.stdout.isTTY ? {} : { style: { head: [], border: [] } }) });
 }

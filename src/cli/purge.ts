@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { SingleBar, Presets } from 'cli-progress';
-import Table from 'cli-table3';
 import { parseArgs } from 'node:util';
 import { ArtifactsService } from '../artifacts/artifacts.service';
 import { Clock } from '../clock/clock';
 import { PurgeService } from '../retention/purge.service';
-import { formatBytes, withAppContext } from './cli-context';
+import { formatBytes, summaryTable, withAppContext } from './cli-context';
 
 const USAGE = `Usage: npm run purge -- [--dry-run] [--max <items>]
        npm run purge -- --reconcile [--dry-run]
@@ -40,7 +39,7 @@ async function main(): Promise<number> {
         process.stdout.write('Another reconcile is running (on some instance); nothing done.\n');
         return 0;
       }
-      const table = new Table({ head: ['', 'count'] });
+      const table = summaryTable(['', 'count']);
       table.push(
         ['objects checked', report.checkedObjects],
         ['rows checked', report.checkedRows],
@@ -62,7 +61,7 @@ async function main(): Promise<number> {
       process.stdout.write('Another purge is running (on some instance); nothing done.\n');
       return 0;
     }
-    const table = new Table({ head: ['kind', 'purpose', 'tag', 'items', 'bytes'] });
+    const table = summaryTable(['kind', 'purpose', 'tag', 'items', 'bytes']);
     for (const t of run.totals) table.push([t.kind, t.purpose, t.tag, t.items, formatBytes(t.bytes)]);
     table.push([{ colSpan: 3, content: dryRun ? 'would purge' : 'purged' }, run.itemsPurged, formatBytes(run.bytesPurged)]);
     process.stdout.write(

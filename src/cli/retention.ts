@@ -1,8 +1,7 @@
 import 'reflect-metadata';
-import Table from 'cli-table3';
 import { ArtifactsService } from '../artifacts/artifacts.service';
 import { Clock } from '../clock/clock';
-import { formatBytes, withAppContext } from './cli-context';
+import { formatBytes, summaryTable, withAppContext } from './cli-context';
 
 const USAGE = `Usage: npm run retention -- report
 What is stored per retention tag, and what expires in the next 7 and 30 days,
@@ -28,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
       t.bytes += s.bytes;
       byTag.set(s.tag, t);
     }
-    const table = new Table({ head: ['tag', 'stored items', 'stored bytes', 'expire in 7 days', 'expire in 30 days'] });
+    const table = summaryTable(['tag', 'stored items', 'stored bytes', 'expire in 7 days', 'expire in 30 days']);
     for (const tag of [...new Set([...byTag.keys(), ...month.keys()])].sort()) {
       const s = byTag.get(tag) ?? { items: 0, bytes: 0 };
       table.push([tag, s.items, formatBytes(s.bytes), week.get(tag)?.items ?? 0, month.get(tag)?.items ?? 0]);

@@ -34,6 +34,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   await mkdir(dirname(options.dataDir), { recursive: true, mode: 0o755 });
   await chmod(dirname(options.dataDir), 0o755).catch(() => undefined);
   const password = await readOrCreatePassword(join(dirname(options.dataDir), '.postgres-password'));
+  // The service may be running on this data already (npm start, then npm run purge): use its server, leave it running.
+  // Starting a second server on the same data must never be tried: a failed start can stop the one that runs.
+  const running = await runningServer(options.dataDir, password, options.database);
+  if (running && 'url' in running) {
+    log(`using the embedded PostgreSQL already running on this data directory (port ${running.port})`);
+    return { url: running.url, adminUrl: running.adminUrl, initialised: false, stop: () => Promise.resolve() };
+  }
+  if (running) {
+    throw new Error(
+      `an embedded PostgreSQL runs on ${options.dataDir} (pid ${running.pid}, port ${running.port}) but does not answer; ` +
+        'wait for it, or stop the process that started it',
+    );
+  }
   const pg = new EmbeddedPostgresServer({
     databaseDir: options.dataDir,
     port: options.port,
@@ -88,6 +101,50 @@ async function importWithoutSignalHooks(): Promise<{ default: typeof EmbeddedPos
     }
   }
   return mod;
+}
+
+/**
+ * The server another process runs on `dataDir` (postmaster.pid: its pid on
+ * line 1, its port on line 4): its URLs when it answers, its pid when it
+ * does not; undefined when none runs (no file, or a stale one).
+ */
+async function runningServer(
+  dataDir: string,
+  password: string,
+  database: string,
+): Promise<{ port: number; url: string; adminUrl: string } | { port: number; pid: number } | undefined> {
+  let lines: string[];
+  try {
+    lines = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined; // gone: a stale pid file, the start copes
+  }
+  // A stale file whose pid another program has since been given (Linux names each process).
+  const name = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => 'postgres');
+  if (!name.startsWith('postgres')) return undefined;
+  const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const client = new Client({ connectionString: `${base}/${database}`, connectionTimeoutMillis: 2000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return { port, url: `${base}/${database}`, adminUrl: `${base}/postgres` };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 500)); // starting up, or shutting down
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  return { port, pid };
 }
 
 export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {

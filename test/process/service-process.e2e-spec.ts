@@ -54,6 +54,13 @@ describe('the service as a process', () => {
     expect(second.stdout()).toContain('embedded PostgreSQL started on existing data');
     const { rows } = await withClient(url, (c) => c.query<{ note: string }>('SELECT note FROM left_behind'));
     expect(rows).toEqual([{ note: 'still here' }]);
+    // The README's commands work beside the running service: they use its PostgreSQL and leave it running.
+    const report = runScript('cli/retention.js', ['report'], env);
+    expect(await report.exited).toBe(0);
+    expect(report.stdout()).toMatch(/Retention report at /);
+    expect(report.stdout()).not.toMatch(/\u001b\[/); // no colour codes when not a terminal
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+    await withClient(url, (c) => c.query('SELECT 1'));
     expect(await second.stop('SIGINT')).toBe(0);
   });
 
