@@ -75,9 +75,13 @@ interface ConversationFacts {
  * R10.1). Legal holds are a separate condition.
  */
 function dueCondition(alias: string, nowParam: string): string {
-  return `(${alias}.purge_reason IS NOT NULL OR (${alias}.retain_until <= ${nowParam} AND NOT EXISTS (
-    SELECT 1 FROM conversations oc JOIN retention_policies op ON op.tag = ${alias}.retention_tag
-     WHERE oc.id = ${alias}.conversation_id AND oc.closed_at IS NULL AND op.starts = 'conversation_closed')))`;
+  return `(${alias}.purge_reason IS NOT NULL OR (${alias}.retain_until <= ${nowParam} AND NOT ${awaitingClose(alias)}))`;
+}
+
+/** "Its clock starts at a close that has not come yet." */
+function awaitingClose(alias: string): string {
+  return `EXISTS (SELECT 1 FROM conversations oc JOIN retention_policies op ON op.tag = ${alias}.retention_tag
+     WHERE oc.id = ${alias}.conversation_id AND oc.closed_at IS NULL AND op.starts = 'conversation_closed')`;
 }
 
 @Injectable()
@@ -294,18 +298,25 @@ export class ArtifactsService {
    * another run holds are skipped, so two runs never take the same item.
    */
   async claimForPurge(now: Date, limit: number, runId: string, skip: string[] = []): Promise<PurgeCandidate[]> {
-    // Items marked to go now (a withdrawal, an erasure) first; then by retain_until. Items that failed earlier in this run are skipped.
-    const [rows] = await this.dataSource.query<[PurgeCandidate[], number]>(
-      `UPDATE artifacts a SET state = 'purging', purge_run_id = $3
-        WHERE a.id IN (
-          SELECT d.id FROM artifacts d
-           WHERE d.state = 'stored' AND ${dueCondition('d', '$1')} AND NOT ${heldCondition('d', '$1')}
-             AND d.id <> ALL($4::uuid[])
-           ORDER BY (d.purge_reason IS NULL), d.retain_until LIMIT $2 FOR UPDATE SKIP LOCKED)
-        RETURNING a.id, a.storage_key, a.kind, a.purpose, a.retention_tag, a.size`,
-      [now, limit, runId, skip],
-    );
-    return rows;
+    // Items marked to go now (a withdrawal, an erasure) first, then by retain_until; items that failed earlier in
+    // this run are skipped. Two statements, so each walks its own partial index in order and stops at `limit`
+    // (one statement ordering by both would sort every due row, batch after batch, on a large backlog).
+    const claim = async (where: string, order: string, n: number) => {
+      const [rows] = await this.dataSource.query<[PurgeCandidate[], number]>(
+        `UPDATE artifacts a SET state = 'purging', purge_run_id = $3
+          WHERE a.id IN (
+            SELECT d.id FROM artifacts d
+             WHERE d.state = 'stored' AND ${where} AND NOT ${heldCondition('d', '$1')} AND d.id <> ALL($4::uuid[])
+             ORDER BY ${order} LIMIT $2 FOR UPDATE SKIP LOCKED)
+          RETURNING a.id, a.storage_key, a.kind, a.purpose, a.retention_tag, a.size`,
+        [now, n, runId, skip],
+      );
+      return rows;
+    };
+    const marked = await claim('d.purge_reason IS NOT NULL', 'd.purge_reason', limit);
+    if (marked.length >= limit) return marked;
+    const expired = await claim(`d.retain_until <= $1 AND d.purge_reason IS NULL AND NOT ${awaitingClose('d')}`, 'd.retain_until', limit - marked.length);
+    return [...marked, ...expired];
   }
 
   /**
