@@ -94,7 +94,11 @@ async function main(): Promise<void> {
     });
     const [{ id: customerId }] = (await db.query<{ id: string }>(`INSERT INTO customers (subject) VALUES ('bench-purge') RETURNING id`)).rows;
     const [{ id: conversationId }] = (
-      await db.query<{ id: string }>(`INSERT INTO conversations (channel, status, customer_id, opened_at) VALUES ('chat', 'open', $1, now()) RETURNING id`, [customerId])
+      // Closed long ago: its items' clock counts from the close, and an open chat's items are never due.
+      await db.query<{ id: string }>(
+        `INSERT INTO conversations (channel, status, customer_id, opened_at, closed_at) VALUES ('chat', 'closed', $1, now() - interval '3 years', now() - interval '2 years') RETURNING id`,
+        [customerId],
+      )
     ).rows;
 
     /** n expired artifacts: rows, and their objects in the service's key layout. */

@@ -163,7 +163,12 @@ export class RetentionPoliciesService {
     if (!DURATION.test(duration) || /^P(0+[YMWD])+$/.test(duration)) {
       throw new DomainException('VALIDATION_FAILED', 'duration must be an ISO 8601 duration of whole days, weeks, months or years, more than zero (P30D, P12M)');
     }
-    return { ...current, duration, starts: change.starts ?? current.starts, description: change.description ?? current.description };
+    const starts = change.starts ?? current.starts;
+    // Message bodies and call records have no capture time of their own to count from: their conversation's close it is.
+    if (starts !== 'conversation_closed' && current.kinds.some((k) => k === 'chat_message' || k === 'call_metadata')) {
+      throw new DomainException('VALIDATION_FAILED', `"${current.tag}" covers chat message bodies or call records: its clock starts at the conversation's close`);
+    }
+    return { ...current, duration, starts, description: change.description ?? current.description };
   }
 
   /**

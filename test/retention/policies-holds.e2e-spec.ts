@@ -123,12 +123,14 @@ describe('retention policies and legal holds (R10.1, R10.3)', () => {
       expect(await textOf()).toContain('We bewaren haar 6 maanden.');
     });
 
-    it('refuses a duration that is not ISO 8601 whole units, or zero', async () => {
+    it('refuses a duration that is not ISO 8601 whole units, or zero, and a capture clock for message bodies and call records', async () => {
       for (const duration of ['30 days', 'PT1H', 'P', 'P0D', '-P1D']) {
         const res = await request(app.url).post('/retention/policies/diagnostics/preview').set(auth(officer)).send({ duration });
         expect(res.status).toBe(400);
         expect(res.body.code).toBe('VALIDATION_FAILED');
       }
+      const clock = await request(app.url).post('/retention/policies/support_chat/preview').set(auth(officer)).send({ starts: 'captured' }).expect(400);
+      expect(clock.body).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('close') });
       expect((await request(app.url).post('/retention/policies/no_such_tag/preview').set(auth(officer)).send({ duration: 'P1D' }).expect(404)).body.code).toBe('RETENTION_POLICY_NOT_FOUND');
     });
   });
