@@ -25,9 +25,11 @@ export interface RunningService {
 }
 
 /** The database to use: DATABASE_URL as given, or a real PostgreSQL started under DATA_DIR. */
+/** `attach`: a one-off command may use the embedded PostgreSQL a running service started (never the service itself). */
 export async function resolveDatabase(
   config: AppConfig,
   logger: Logger,
+  options: { attach?: boolean } = {},
 ): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
   if (config.database.url) return { url: config.database.url };
   const settings = config.database.embedded!;
@@ -36,6 +38,7 @@ export async function resolveDatabase(
     dataDir: settings.dataDir,
     port: settings.port,
     database: EMBEDDED_DATABASE_NAME,
+    attach: options.attach ?? false,
     log: (message) => logger.debug({ component: 'postgres' }, message),
   });
   logger.info(

@@ -15,7 +15,7 @@ import { createLogger } from '../logging/logger';
 export async function withAppContext<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   const config = loadConfigOrExit();
   const logger = createLogger('warn');
-  const database = await resolveDatabase(config, logger);
+  const database = await resolveDatabase(config, logger, { attach: true });
   try {
     const app = await NestFactory.createApplicationContext(
       AppModule.register({ config, databaseUrl: database.url, logger, runMigrations: true, startupTasks: false }),

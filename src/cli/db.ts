@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = AppConfig.fromEnv(process.env);
   const logger = createLogger('warn');
-  const database = await resolveDatabase(config, logger);
+  const database = await resolveDatabase(config, logger, { attach: true });
   // The app's own module graph, so the entity list cannot drift from what the service uses.
   const app = await NestFactory.createApplicationContext(
     AppModule.register({ config, databaseUrl: database.url, logger, runMigrations: false }),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { ADVISORY_LOCKS } from '../database/advisory-locks';
 import { DomainException } from '../errors/domain.exception';
 import { ConsentCacheService } from './consent-cache.service';
 import { ConsentTextsService } from './consent-texts.service';
@@ -55,6 +56,8 @@ export class PurposesService {
   async update(code: string, change: PurposeChange): Promise<PurposeView> {
     await this.get(code);
     const row = await this.dataSource.transaction(async (manager) => {
+      // The texts' lock before the purpose row, in the order a policy change and start-up publishing take them.
+      if (change.retentionTag) await manager.query(`SELECT pg_advisory_xact_lock($1)`, [ADVISORY_LOCKS.consentTexts]);
       const [rows] = await manager.query<[PurposeRow[], number]>(
         `UPDATE consent_purposes SET
            retention_tag = COALESCE($2, retention_tag),

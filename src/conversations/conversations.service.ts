@@ -201,6 +201,8 @@ export class ConversationsService {
       `UPDATE conversations SET status = 'closed', closed_at = $2 WHERE id = $1 RETURNING *`,
       [id, this.clock.now()],
     );
+    // The same interlock as a capture: a policy change either comes first (and this reads its duration) or waits for this.
+    await manager.query(`SELECT 1 FROM retention_policies WHERE starts = 'conversation_closed' ORDER BY tag FOR SHARE`);
     await manager.query(
       `UPDATE artifacts a SET retain_until = $2::timestamptz + p.duration::interval
          FROM retention_policies p

@@ -18,6 +18,11 @@ export interface EmbeddedOptions {
   dataDir: string;
   port: number;
   database: string;
+  /**
+   * Use a server another process already runs on this data (a command beside
+   * the service). The service never does: the server goes when its owner stops.
+   */
+  attach?: boolean;
   log?: (message: string) => void;
 }
 
@@ -37,14 +42,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   // The service may be running on this data already (npm start, then npm run purge): use its server, leave it running.
   // Starting a second server on the same data must never be tried: a failed start can stop the one that runs.
   const running = await runningServer(options.dataDir, password, options.database);
-  if (running && 'url' in running) {
+  if (running && 'url' in running && options.attach) {
     log(`using the embedded PostgreSQL already running on this data directory (port ${running.port})`);
     return { url: running.url, adminUrl: running.adminUrl, initialised: false, stop: () => Promise.resolve() };
   }
   if (running) {
     throw new Error(
-      `an embedded PostgreSQL runs on ${options.dataDir} (pid ${running.pid}, port ${running.port}) but does not answer; ` +
-        'wait for it, or stop the process that started it',
+      'url' in running
+        ? `another process runs the embedded PostgreSQL on ${options.dataDir} (port ${running.port}): stop it, or give this one a DATA_DIR of its own`
+        : `an embedded PostgreSQL runs on ${options.dataDir} (pid ${running.pid}, port ${running.port}) but does not answer; ` +
+            'wait for it, or stop the process that started it',
     );
   }
   const pg = new EmbeddedPostgresServer({

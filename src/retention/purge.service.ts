@@ -415,20 +415,26 @@ export class PurgeService {
     const rows = claimed.filter((r) => !staying.has(r.id) && !unsure.has(r.id) && (!fresh || !mustStay.has(r.id)));
     const withKey = rows.filter((r) => r.storage_key !== null);
     let deleted = new Set<string>();
-    const failedKeys = new Map<string, string>();
+    const failedKeys = new Map<string, { reason: string; uncertain: boolean }>();
     if (withKey.length > 0) {
       try {
         const result = await this.store.deleteMany(withKey.map((r) => r.storage_key!));
         deleted = new Set(result.deleted);
-        for (const f of result.failed) failedKeys.set(f.key, f.reason);
+        for (const f of result.failed) failedKeys.set(f.key, { reason: f.reason, uncertain: f.uncertain ?? false });
       } catch (err) {
-        for (const r of withKey) failedKeys.set(r.storage_key!, err instanceof Error ? err.message : 'the store could not be reached');
+        const reason = err instanceof Error ? err.message : 'the store could not be reached';
+        for (const r of withKey) failedKeys.set(r.storage_key!, { reason, uncertain: true });
       }
     }
     const gone = rows.filter((r) => r.storage_key === null || deleted.has(r.storage_key)).map((r) => r.id);
     const failed = rows.filter((r) => r.storage_key !== null && !deleted.has(r.storage_key));
-    for (const r of failed) failures.push({ artifactId: r.id, reason: failedKeys.get(r.storage_key!) ?? 'not deleted' });
-    await this.artifacts.unclaim(failed.map((r) => r.id));
+    for (const r of failed) {
+      const f = failedKeys.get(r.storage_key!);
+      failures.push({ artifactId: r.id, reason: f?.uncertain ? `${f.reason} (it may be gone: the next run checks)` : (f?.reason ?? 'not deleted') });
+    }
+    // Only what surely still exists goes back to `stored`; a delete whose outcome is unknown stays `purging`,
+    // for the next run to check its object (a row must never point at nothing).
+    await this.artifacts.unclaim(failed.filter((r) => !failedKeys.get(r.storage_key!)?.uncertain).map((r) => r.id));
     return { done: await this.artifacts.tombstone(gone, runId, this.clock.now()), failed: failed.length + unsure.size };
   }
 }

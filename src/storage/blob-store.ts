@@ -36,7 +36,8 @@ export interface BlobListEntry {
 export interface DeleteBlobsResult {
   /** Keys that no longer exist, including those that were already gone. */
   deleted: string[];
-  failed: { key: string; reason: string }[];
+  /** `uncertain`: the request may have reached the store (a timeout, a reset), so the key may be gone all the same. */
+  failed: { key: string; reason: string; uncertain?: boolean }[];
 }
 
 /**

@@ -180,7 +180,8 @@ export class S3BlobStore implements BlobStore {
         }
       } catch (err) {
         const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        for (const key of batch) result.failed.push({ key, reason });
+        const uncertain = !neverReached(err);
+        for (const key of batch) result.failed.push({ key, reason, uncertain });
       }
     }
     return result;
@@ -233,4 +234,18 @@ function unavailable(err: unknown): Error {
   return new DomainException('BLOB_STORE_UNAVAILABLE', 'The blob store could not complete the request', undefined, {
     cause: err,
   });
+}
+
+/** Errors that mean the request never reached the store (nothing can have been deleted). */
+const UNREACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function neverReached(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHED.has(code)) return true;
+    // After its retries the SDK wraps the socket error ("AWS SDK error wrapper for Error: connect ECONNREFUSED …").
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && /\b(connect|getaddrinfo) (ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/.test(message)) return true;
+  }
+  return false;
 }

@@ -61,6 +61,11 @@ describe('the service as a process', () => {
     expect(report.stdout()).not.toContain('\u001b['); // no colour codes when not a terminal
     expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     await withClient(url, (c) => c.query('SELECT 1'));
+    // A second service on the same data is refused, with the reason; the first one goes on.
+    const twin = startService({ ...env, PORT: String(await freePort()) });
+    expect(await twin.exited).not.toBe(0);
+    expect(twin.stdout() + twin.stderr()).toContain('another process runs the embedded PostgreSQL');
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     expect(await second.stop('SIGINT')).toBe(0);
   });
 

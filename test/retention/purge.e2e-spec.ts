@@ -6,7 +6,7 @@ import { AppConfig } from '../../src/config/app-config';
 import { ADVISORY_LOCKS } from '../../src/database/advisory-locks';
 import { PurgeJob } from '../../src/retention/purge.job';
 import { PurgeService } from '../../src/retention/purge.service';
-import type { BlobStore } from '../../src/storage/blob-store';
+import { BLOB_STORE, type BlobStore } from '../../src/storage/blob-store';
 import { createBlobStore } from '../../src/storage/storage.module';
 import { ChatClient } from '../support/chat-client';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -518,6 +518,65 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
       spy.mockRestore();
     }
     expect(await sql(`SELECT DISTINCT purge_reason FROM artifacts WHERE id = ANY($1)`, [ids])).toEqual([{ purge_reason: 'retention' }]);
+  });
+
+  it('a reconcile beside a purge does not take an object the purge deleted meanwhile for an orphan', async () => {
+    const c = await chat('cust-reconcile-orphan-beside');
+    await attach(c.customer, c.conversationId);
+    const ids = [await attach(c.customer, c.conversationId), await attach(c.customer, c.conversationId)];
+    const keys = await Promise.all(ids.map(keyOf));
+    await expire(ids);
+    const artifacts = app.app.get(ArtifactsService);
+    const lookup = artifacts.keysWithoutRow.bind(artifacts);
+    // The purge runs after the reconciler listed the objects, before it looks their rows up: those rows are tombstones now.
+    const spy = jest.spyOn(artifacts, 'keysWithoutRow').mockImplementationOnce(async (batch) => {
+      expect((await purge()).itemsPurged).toBeGreaterThanOrEqual(2);
+      return lookup(batch);
+    });
+    try {
+      const report = await app.app.get(PurgeService).reconcile({ dryRun: true });
+      expect(report?.orphans).not.toEqual(expect.arrayContaining([keys[0]]));
+      expect(report?.orphans).not.toEqual(expect.arrayContaining([keys[1]]));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a withdrawal while another run holds the lock is purged once the lock is free (it retries)', async () => {
+    const c = await chat('cust-purge-retry');
+    const id = await diagnostics(c.customer, c.conversationId);
+    await withClient(database.url, async (holder) => {
+      await holder.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.purge]);
+      await request(app.url).put('/me/consents/diagnostics').set(auth(c.customer)).send({ decision: 'withdraw', conversationId: c.conversationId }).expect(200);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await sql(`SELECT state, purge_reason FROM artifacts WHERE id = $1`, [id])).toEqual([{ state: 'stored', purge_reason: 'consent_withdrawn' }]);
+      await holder.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.purge]);
+    });
+    await waitUntil(async () => (await sql(`SELECT state FROM artifacts WHERE id = $1`, [id]))[0].state === 'purged', 'purged once the lock was free');
+  });
+
+  it('a delete whose outcome is unknown leaves the row claimed, and the next run settles it by looking', async () => {
+    const c = await chat('cust-purge-unknown');
+    const id = await attach(c.customer, c.conversationId);
+    await expire([id]);
+    const appStore = app.app.get<BlobStore>(BLOB_STORE);
+    const deleteMany = appStore.deleteMany.bind(appStore);
+    // The store deleted the object, but the answer was lost (a timeout, a reset connection).
+    const spy = jest.spyOn(appStore, 'deleteMany').mockImplementationOnce(async (keys) => {
+      await deleteMany(keys);
+      throw new Error('socket hang up');
+    });
+    try {
+      const first = await purge();
+      expect(first.failures).toEqual([{ artifactId: id, reason: expect.stringContaining('the next run checks') }]);
+    } finally {
+      spy.mockRestore();
+    }
+    // Not put back as `stored`: that row would point at nothing.
+    expect(await sql(`SELECT state FROM artifacts WHERE id = $1`, [id])).toEqual([{ state: 'purging' }]);
+    const second = await purge();
+    expect(second.failures).toEqual([]);
+    expect(await sql(`SELECT state, purge_reason FROM artifacts WHERE id = $1`, [id])).toEqual([{ state: 'purged', purge_reason: 'retention' }]);
   });
 
   it('with the store down: records the failure, changes nothing, and the next run after a restart completes', async () => {
