@@ -6,7 +6,7 @@ import { Clock } from '../clock/clock';
 import { ConsentTextsService, type PublishedText } from '../consent/consent-texts.service';
 import type { Participant } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
-import { heldCondition } from './legal-holds.service';
+import { conversationHeldCondition, heldCondition } from './legal-holds.service';
 import type { RetentionClock } from './retention-policy.entity';
 
 export interface RetentionPolicy {
@@ -37,6 +37,9 @@ export interface PolicyPreview {
   /** Items that would be past their time at once (purged by the next run unless held). */
   dueAtOnce: number;
   heldAmongDue: number;
+  /** For a tag covering them: chats whose message bodies, and calls whose records, would be erased at once (held ones not counted). */
+  chatsErasedAtOnce: number;
+  callsErasedAtOnce: number;
 }
 
 /** ISO 8601 whole days, weeks, months, years: P30D, P12M, P1Y6M. */
@@ -121,6 +124,8 @@ export class RetentionPoliciesService {
             later: preview.later,
             dueAtOnce: preview.dueAtOnce,
             heldAmongDue: preview.heldAmongDue,
+            chatsErasedAtOnce: preview.chatsErasedAtOnce,
+            callsErasedAtOnce: preview.callsErasedAtOnce,
             texts: texts.map((t) => ({ purpose: t.purpose, locale: t.locale, version: t.version })),
           },
         },
@@ -155,6 +160,24 @@ export class RetentionPoliciesService {
       later: Number(row.later),
       dueAtOnce: Number(row.due),
       heldAmongDue: Number(row.held),
+      ...(await this.erasedAtOnce(db, current, proposed, now)),
+    };
+  }
+
+  /** What the purge's erase steps would take at once under the proposed duration (they count from the close). */
+  private async erasedAtOnce(db: EntityManager, current: RetentionPolicy, proposed: RetentionPolicy, now: Date): Promise<{ chatsErasedAtOnce: number; callsErasedAtOnce: number }> {
+    const count = async (sql: string) => Number((await db.query<Array<{ n: string }>>(sql, [current.duration, proposed.duration, now]))[0].n);
+    const window = `c.closed_at + $2::interval <= $3 AND c.closed_at + $1::interval > $3 AND NOT ${conversationHeldCondition('c', '$3')}`;
+    return {
+      chatsErasedAtOnce: current.kinds.includes('chat_message')
+        ? await count(
+            `SELECT count(*) AS n FROM conversations c WHERE c.status = 'closed' AND c.bodies_erased_at IS NULL AND ${window}
+                AND EXISTS (SELECT 1 FROM chat_messages m WHERE m.conversation_id = c.id AND m.body <> '')`,
+          )
+        : 0,
+      callsErasedAtOnce: current.kinds.includes('call_metadata')
+        ? await count(`SELECT count(*) AS n FROM conversations c JOIN calls k ON k.conversation_id = c.id AND k.erased_at IS NULL WHERE c.status = 'closed' AND ${window}`)
+        : 0,
     };
   }
 

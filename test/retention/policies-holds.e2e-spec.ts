@@ -36,6 +36,7 @@ describe('retention policies and legal holds (R10.1, R10.3)', () => {
       id: string;
     };
     if (close) {
+      await request(app.url).post(`/conversations/${conversation.id}/messages`).set(auth(customer)).send({ clientMessageId: 'm-1', body: 'Mijn vraag' }).expect(201);
       await request(app.url).post(`/conversations/${conversation.id}/close`).set(auth(customer)).expect(200);
       // Its transcripts are written after the close: wait for them, so counts are stable.
       await waitUntil(async () => (await sql(`SELECT 1 FROM artifacts WHERE conversation_id = $1 AND kind = 'chat_transcript' AND state = 'stored'`, [conversation.id])).length === 2, 'transcripts written');
@@ -63,6 +64,16 @@ describe('retention policies and legal holds (R10.1, R10.3)', () => {
       expect(preview.body.sooner).toBe(preview.body.affected);
       // Six months have passed for everything captured or closed at the start: all of it would be due at once.
       expect(preview.body.dueAtOnce).toBeGreaterThanOrEqual(2);
+      // The chat's message bodies would go at once too (they follow the tag from the close); no call records under this tag.
+      const erasable = async () =>
+        (await sql<{ n: number }>(
+          `SELECT count(*)::int AS n FROM conversations c WHERE c.status = 'closed' AND c.bodies_erased_at IS NULL AND c.closed_at + interval 'P6M' <= $1
+              AND EXISTS (SELECT 1 FROM chat_messages m WHERE m.conversation_id = c.id AND m.body <> '')`,
+          [clock.now()],
+        ))[0].n;
+      expect(preview.body.chatsErasedAtOnce).toBe(await erasable());
+      expect(preview.body.chatsErasedAtOnce).toBeGreaterThanOrEqual(1);
+      expect(preview.body.callsErasedAtOnce).toBe(0);
       const before = await sql(`SELECT retain_until FROM artifacts WHERE id = ANY($1) ORDER BY id`, [[open.artifactId, closed.artifactId]]);
 
       await request(app.url).put('/retention/policies/support_chat').set(auth(agent)).send({ duration: 'P6M', expectAffected: preview.body.affected }).expect(403);
@@ -111,6 +122,22 @@ describe('retention policies and legal holds (R10.1, R10.3)', () => {
       const nlAfter = await textOf('nl-NL');
       expect(nlAfter.version).toBe(nlBefore.version + 1);
       expect(nlAfter.text).toContain('We bewaren chats en bijlagen 12 maanden nadat uw vraag is afgesloten.');
+    });
+
+    it('previews the call records a shorter call_metadata would erase at once', async () => {
+      const customer = await app.token('customer', 'cust-policy-call');
+      const { customerId } = (await request(app.url).post('/conversations').set(auth(customer)).expect(201)).body as { customerId: string };
+      const closedAt = new Date(clock.now().getTime() - 600 * 86_400_000); // ~20 months ago
+      await sql(
+        `WITH v AS (INSERT INTO conversations (channel, status, customer_id, opened_at, closed_at) VALUES ('call', 'closed', $1, $2, $2) RETURNING id)
+         INSERT INTO calls (conversation_id, provider_call_id, direction, caller_number_masked, started_at, ended_at, duration_seconds)
+         SELECT v.id, 'pbx-preview-1', 'inbound', '+31*****0000', $2, $2, 30 FROM v`,
+        [customerId, closedAt],
+      );
+      const shorter = await request(app.url).post('/retention/policies/call_metadata/preview').set(auth(officer)).send({ duration: 'P12M' }).expect(200);
+      expect(shorter.body).toMatchObject({ chatsErasedAtOnce: 0, callsErasedAtOnce: 1 });
+      const longer = await request(app.url).post('/retention/policies/call_metadata/preview').set(auth(officer)).send({ duration: 'P36M' }).expect(200);
+      expect(longer.body.callsErasedAtOnce).toBe(0);
     });
 
     it('a purpose moved to another tag gets texts that say that tag’s period', async () => {
