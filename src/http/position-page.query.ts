@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Min } from 'class-validator';
+import { LimitQuery } from './query-decorators';
 
 /** Paging through an append-only log by position: `?after=<last seen>&limit=`. */
 export class PositionPageQuery {
@@ -11,11 +12,6 @@ export class PositionPageQuery {
   @Min(0)
   after: number = 0;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @LimitQuery(500, 100)
   limit: number = 100;
 }

@@ -1,10 +1,9 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ArtifactsService } from '../artifacts/artifacts.service';
 import { auditActor, AuditService } from '../audit/audit.service';
 import { uuidParam } from '../http/params';
+import { BooleanQuery, LimitQuery } from '../http/query-decorators';
 import { Clock } from '../clock/clock';
 import { DomainException } from '../errors/domain.exception';
 import { DirectoryService } from '../directory/directory.service';
@@ -13,30 +12,17 @@ import type { Principal } from '../identity/principal';
 import { PurgeService } from './purge.service';
 
 export class ReportQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @LimitQuery(1000, 100)
   limit: number = 100;
 }
 
 export class ReconcileQuery {
-  @ApiPropertyOptional({ default: true, description: 'Report only (the default); false also deletes orphans and marks missing objects' })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (value === 'false' ? false : value === 'true' ? true : value))
-  @IsBoolean()
+  @BooleanQuery({ default: true, description: 'Report only (the default); false also deletes orphans and marks missing objects' })
   dryRun: boolean = true;
 }
 
 export class PurgeRunsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @LimitQuery(200, 50)
   limit: number = 50;
 }
 

@@ -1,13 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { DomainException } from '../../errors/domain.exception';
+import { BooleanQuery, LimitQuery } from '../../http/query-decorators';
 import { CHANNELS, CONVERSATION_STATUSES, type Channel, type ConversationStatus } from '../conversation.entity';
 
 /** Sequence numbers are PostgreSQL integers. */
 const MAX_SEQ = 2_147_483_647;
 
-const toBoolean = ({ value }: { value: unknown }) => (value === 'true' || value === true ? true : value === 'false' || value === false ? false : value);
 
 export class ListConversationsQuery {
   @ApiPropertyOptional({ enum: CONVERSATION_STATUSES })
@@ -30,18 +30,10 @@ export class ListConversationsQuery {
   @IsUUID()
   customerId?: string;
 
-  @ApiPropertyOptional({ description: 'Only the open, unassigned queue' })
-  @IsOptional()
-  @Transform(toBoolean)
-  @IsBoolean()
+  @BooleanQuery({ description: 'Only the open, unassigned queue' })
   unassigned?: boolean;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @LimitQuery(100, 50)
   limit: number = 50;
 
   @ApiPropertyOptional()
@@ -60,12 +52,7 @@ export class HistoryQuery {
   @Max(MAX_SEQ)
   after: number = 0;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @LimitQuery(500, 100)
   limit: number = 100;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, MaxLength, Min, MinLength } from 'class-validator';
+import { BooleanQuery, LimitQuery } from '../../http/query-decorators';
 import { HOLD_SCOPES, type HoldScope } from '../legal-hold.entity';
 import { RETENTION_CLOCKS, type RetentionClock } from '../retention-policy.entity';
 
@@ -65,17 +65,9 @@ export class ReleaseHoldDto {
 }
 
 export class ListHoldsQuery {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
-  @IsBoolean()
+  @BooleanQuery()
   active?: boolean;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @LimitQuery(500, 100)
   limit: number = 100;
 }
