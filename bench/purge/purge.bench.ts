@@ -15,14 +15,15 @@
 // Ends with one JSON line.
 //
 //   npm run bench:purge [-- --quick]
-import { DeleteObjectsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { freePort, round, startNode, waitForHttp, type Child } from '../support/processes';
+import { mapLimited } from '../../src/common/map-limited';
+import { freePort, round, startNode, startS3rver, waitForHttp, type Child } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
@@ -38,34 +39,14 @@ async function rssOf(pid: number): Promise<number> {
   }
 }
 
-async function mapLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
-}
-
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'bench-purge-'));
   await chmod(work, 0o755);
   const children: Child[] = [];
   try {
-    const s3Port = await freePort();
-    const s3 = startNode(join(ROOT, 'test', 'support', 's3rver-main.js'), {}, [join(work, 's3'), BUCKET, String(s3Port)], ['--openssl-legacy-provider']);
-    children.push(s3);
-    while (!s3.output().includes('"port"')) {
-      if (s3.process.exitCode !== null) throw new Error(`s3rver did not start:\n${s3.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const s3Env = {
-      STORAGE_DRIVER: 's3',
-      S3_BUCKET: BUCKET,
-      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
-      S3_REGION: 'us-east-1',
-      S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER',
-      S3_FORCE_PATH_STYLE: 'true',
-    };
+    const s3 = await startS3rver(join(work, 's3'), BUCKET);
+    children.push(s3.child);
+    const s3Env = s3.env;
     const port = await freePort();
     const pgPort = await freePort();
     const service = startNode(join(ROOT, 'dist', 'main.js'), {
@@ -84,14 +65,7 @@ async function main(): Promise<void> {
     const db = new Client({ connectionString: databaseUrl });
     db.on('error', () => undefined);
     await db.connect();
-    const s3c = new S3Client({
-      endpoint: s3Env.S3_ENDPOINT,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const s3c = s3.client;
     const [{ id: customerId }] = (await db.query<{ id: string }>(`INSERT INTO customers (subject) VALUES ('bench-purge') RETURNING id`)).rows;
     const [{ id: conversationId }] = (
       // Closed long ago: its items' clock counts from the close, and an open chat's items are never due.

@@ -1,6 +1,9 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from '../../test/support/free-port';
 
-export { freePort } from '../../test/support/free-port';
+export { freePort };
 
 export interface Child {
   process: ChildProcess;
@@ -78,5 +81,46 @@ export async function benchDatabase(): Promise<{ url: string; drop(): Promise<vo
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
     },
+  };
+}
+
+export interface BenchS3 {
+  child: Child;
+  endpoint: string;
+  /** Environment that points the service at this server. */
+  env: Record<string, string>;
+  /** A client of this server, for baselines and seeding. */
+  client: S3Client;
+}
+
+/** s3rver in a process of its own, with one bucket, data under `dir`. */
+export async function startS3rver(dir: string, bucket: string): Promise<BenchS3> {
+  const port = await freePort();
+  const child = startNode(join(__dirname, '..', '..', '..', 'test', 'support', 's3rver-main.js'), {}, [dir, bucket, String(port)], ['--openssl-legacy-provider']);
+  while (!child.output().includes('"port"')) {
+    if (child.process.exitCode !== null) throw new Error(`s3rver did not start:\n${child.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    child,
+    endpoint,
+    env: {
+      STORAGE_DRIVER: 's3',
+      S3_BUCKET: bucket,
+      S3_ENDPOINT: endpoint,
+      S3_REGION: 'us-east-1',
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+      S3_FORCE_PATH_STYLE: 'true',
+    },
+    client: new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
   };
 }

@@ -10,7 +10,7 @@
 // Ends with one JSON line.
 //
 //   npm run bench:upload [-- --quick] [--mb 500] [--rounds 3]
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -21,7 +21,7 @@ import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { AppConfig } from '../../src/config/app-config';
 import { TokenService } from '../../src/identity/token.service';
-import { benchDatabase, freePort, round, startNode, waitForHttp, type Child } from '../support/processes';
+import { benchDatabase, freePort, round, startNode, startS3rver, waitForHttp, type Child } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, mb: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
@@ -87,23 +87,8 @@ async function main(): Promise<void> {
   const children: Child[] = [];
   let dropDatabase: (() => Promise<void>) | undefined;
   try {
-    const s3Port = await freePort();
-    const s3 = startNode(join(ROOT, 'test', 'support', 's3rver-main.js'), {}, [join(work, 's3'), BUCKET, String(s3Port)], ['--openssl-legacy-provider']);
-    children.push(s3);
-    while (!s3.output().includes('"port"')) {
-      if (s3.process.exitCode !== null) throw new Error(`s3rver did not start:\n${s3.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const endpoint = `http://127.0.0.1:${s3Port}`;
-    const s3Env = {
-      STORAGE_DRIVER: 's3',
-      S3_BUCKET: BUCKET,
-      S3_ENDPOINT: endpoint,
-      S3_REGION: 'us-east-1',
-      S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER',
-      S3_FORCE_PATH_STYLE: 'true',
-    };
+    const s3 = await startS3rver(join(work, 's3'), BUCKET);
+    children.push(s3.child);
 
     const port = await freePort();
     const env: Record<string, string> = {
@@ -113,7 +98,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       EMBEDDED_PG_PORT: String(await freePort()),
       DIAGNOSTICS_MAX_MB: String(Math.ceil(SIZE / (1024 * 1024)) + 1),
-      ...s3Env,
+      ...s3.env,
     };
     const database = await benchDatabase();
     if (database) {
@@ -138,14 +123,7 @@ async function main(): Promise<void> {
       return { conversationId: conversation.id as string, token: answer.uploadToken.token as string };
     };
     const sha = expectedSha256();
-    const client = new S3Client({
-      endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const client = s3.client;
     const pid = service.process.pid!;
 
     // Baseline: the same bytes straight into the same server.

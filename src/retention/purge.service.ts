@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
 import { ArtifactsService, type PurgeCandidate } from '../artifacts/artifacts.service';
+import { mapLimited } from '../common/map-limited';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
@@ -45,20 +46,6 @@ export interface ReconcileReport {
   failures: PurgeFailure[];
   /** Set when the repair was refused because the store looks wrong. */
   aborted?: string;
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
 }
 
 export interface PurgeRunView {
