@@ -625,16 +625,10 @@ export class ArtifactsService {
     const rows = await this.dataSource.query<ArtifactRow[]>(`SELECT * FROM artifacts WHERE id = $1`, [id]);
     const row = rows[0];
     const notFound = () => new DomainException('ARTIFACT_NOT_FOUND', 'No such artifact');
+    const audit = (outcome: 'allowed' | 'refused', details: Record<string, unknown>) =>
+      this.audit.record({ actor: auditActor(viewer), action, target: { type: 'artifact', id }, purpose, reason: reason ?? null, outcome, details });
     const refuse = async (err: DomainException) => {
-      await this.audit.record({
-        actor: auditActor(viewer),
-        action,
-        target: { type: 'artifact', id },
-        purpose,
-        reason: reason ?? null,
-        outcome: 'refused',
-        details: { code: err.code },
-      });
+      await audit('refused', { code: err.code });
       return err;
     };
     try {
@@ -652,15 +646,7 @@ export class ArtifactsService {
     } catch (err) {
       throw err instanceof DomainException ? await refuse(err) : err;
     }
-    await this.audit.record({
-      actor: auditActor(viewer),
-      action,
-      target: { type: 'artifact', id },
-      purpose,
-      reason: reason ?? null,
-      outcome: 'allowed',
-      details: { kind: row.kind },
-    });
+    await audit('allowed', { kind: row.kind });
     return row;
   }
 
