@@ -277,14 +277,16 @@ export class PurgeService {
     const totals = new Map<string, PurgeTotal>();
     const failures: PurgeFailure[] = [];
     let purged = 0;
+    const add = (key: Omit<PurgeTotal, 'items' | 'bytes'>, items: number, bytes: number) => {
+      if (items === 0) return;
+      const k = `${key.kind}|${key.purpose}|${key.tag}`;
+      const total = totals.get(k) ?? { ...key, items: 0, bytes: 0 };
+      total.items += items;
+      total.bytes += bytes;
+      totals.set(k, total);
+    };
     const count = (rows: PurgeCandidate[]) => {
-      for (const r of rows) {
-        const key = `${r.kind}|${r.purpose}|${r.retention_tag}`;
-        const total = totals.get(key) ?? { kind: r.kind, purpose: r.purpose, tag: r.retention_tag, items: 0, bytes: 0 };
-        total.items += 1;
-        total.bytes += Number(r.size ?? 0);
-        totals.set(key, total);
-      }
+      for (const r of rows) add({ kind: r.kind, purpose: r.purpose, tag: r.retention_tag }, 1, Number(r.size ?? 0));
       purged += rows.length;
       options.onProgress?.(purged);
     };
@@ -296,19 +298,11 @@ export class PurgeService {
       // call records follow call_metadata (from the close).
       const bodies = await this.policies.get('support_chat');
       const calls = await this.policies.get('call_metadata');
-      const add = (key: Omit<PurgeTotal, 'items' | 'bytes'>, items: number, bytes: number) => {
-        if (items === 0) return;
-        const k = `${key.kind}|${key.purpose}|${key.tag}`;
-        const total = totals.get(k) ?? { ...key, items: 0, bytes: 0 };
-        total.items += items;
-        total.bytes += bytes;
-        totals.set(k, total);
-      };
       const MESSAGES = { kind: 'chat_message', purpose: 'support', tag: 'support_chat' };
       const CALLS = { kind: 'call_metadata', purpose: 'support', tag: 'call_metadata' };
       if (dryRun) {
         for (const t of await this.artifacts.dueTotals(now, cap)) {
-          totals.set(`${t.kind}|${t.purpose}|${t.tag}`, t);
+          add(t, t.items, t.bytes);
           purged += t.items;
         }
         held = await this.artifacts.heldDueCount(now);
