@@ -8,6 +8,7 @@ import type { AppConfig } from './config/app-config';
 import { configureApp } from './configure-app';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres';
 import { createLogger } from './logging/logger';
+import { routeDebugOutput, routeProcessOutput } from './logging/process-output';
 
 export const EMBEDDED_DATABASE_NAME = 'support_desk';
 
@@ -56,6 +57,8 @@ export interface StartOptions {
 
 export async function startService(config: AppConfig, options: StartOptions = {}): Promise<RunningService> {
   const logger = createLogger(config.logLevel, options.logStream);
+  // The process's own output (warnings, crashes, libraries' debug lines) goes through the logger too (R5.1).
+  if (!options.logStream) routeProcessOutput(logger);
   const { url: databaseUrl, embedded } = await resolveDatabase(config, logger);
   try {
     const root = AppModule.register({ config, databaseUrl, logger });
@@ -64,11 +67,18 @@ export async function startService(config: AppConfig, options: StartOptions = {}
       { bufferLogs: true, rawBody: true },
     );
     configureApp(app);
+    // Copies of `debug` loaded with the app's modules.
+    if (!options.logStream) routeDebugOutput(logger);
     const dataSource = app.get(DataSource);
     await app.listen(config.http.port, config.http.host);
     const address = app.getHttpServer().address() as { port: number };
-    const host = ['0.0.0.0', '::', ''].includes(config.http.host) ? 'localhost' : config.http.host;
+    const host = ['0.0.0.0', '::', '', '127.0.0.1'].includes(config.http.host) ? 'localhost' : config.http.host;
     const url = `http://${host}:${address.port}`;
+    if (config.auth.demoSecret) {
+      logger.warn(
+        'the published demo secret signs tokens here: anyone who knows it can mint any role, so the service listens on loopback only (set JWT_SECRET or OIDC_ISSUER to listen elsewhere)',
+      );
+    }
     let closing: Promise<void> | undefined;
     return {
       app,

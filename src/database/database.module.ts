@@ -2,6 +2,7 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { SafeTypeOrmLogger } from '../logging/typeorm-logger';
 import { MIGRATIONS } from './migrations';
 import { runMigrationsLocked } from './run-migrations';
 
@@ -20,6 +21,8 @@ export function dataSourceOptions(url: string, poolSize: number): DataSourceOpti
     // The schema changes only through migrations (design invariant 8).
     synchronize: false,
     migrationsRun: false,
+    // TypeORM's console logger prints failed queries with their parameters, outside the service log (R5.1).
+    logger: new SafeTypeOrmLogger(),
     logging: ['error', 'warn', 'migration'],
     extra: { max: poolSize, connectionTimeoutMillis: 10_000 },
     applicationName: 'support-desk',

@@ -29,6 +29,26 @@ export interface EmbeddedOptions {
 const HOOKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
 
 /**
+ * The server's own log carries statements, their parameters and row values
+ * on errors (R5.1): statements and parameters are never logged, errors and
+ * warnings stay in the server (the app logs them by code), and a message's
+ * DETAIL is left out. LOG, FATAL and PANIC lines remain (start-up, shutdown).
+ */
+const SERVER_LOG_FLAGS = [
+  ...['log_statement=none', 'log_min_error_statement=panic', 'log_min_messages=log', 'log_error_verbosity=terse'],
+  ...['log_parameter_max_length=0', 'log_parameter_max_length_on_error=0', 'log_min_duration_statement=-1'],
+].flatMap((setting) => ['-c', setting]);
+
+/** What of the server's output goes to the service log: LOG-level lines; anything quoting a statement or a row is dropped. */
+export function serverLogLines(chunk: string): string[] {
+  return chunk
+    .split('\n')
+    .map((line) => line.replace(/^\[STDERR\]\s*/, '').trim())
+    .filter((line) => line !== '' && !/\b(?:DETAIL|STATEMENT|CONTEXT|HINT|QUERY|LOCATION):/.test(line))
+    .map((line) => line.replace(/\b(ERROR|WARNING|NOTICE|INFO|DEBUG\d?):.*$/, '$1: (text left out)'));
+}
+
+/**
  * A real PostgreSQL, run by the app from the binaries that ship as npm packages,
  * with its data under DATA_DIR so it survives restarts. Listens on 127.0.0.1 only.
  */
@@ -62,9 +82,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message: string) => log(String(message).trim()),
-    onError: (error: unknown) => log(`error: ${error instanceof Error ? error.message : String(error)}`),
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...SERVER_LOG_FLAGS],
+    onLog: (message: string) => serverLogLines(String(message)).forEach(log),
+    onError: (error: unknown) => log(`error: ${error instanceof Error ? error.name : typeof error}`),
   });
   // Last resort: if the app exits without stopping the server, ask it to shut down (fast mode).
   const killOnExit = () => (pg as unknown as { process?: { kill(signal: string): void } }).process?.kill('SIGINT');

@@ -24,11 +24,24 @@ describe('errors: one mapping to status and { code, message }', () => {
     expect(logged).toMatchObject({ level: 'error', err: { type: 'Error', message: expect.stringContaining('is broken') } });
   });
 
-  it('keeps an incoming request id as the correlation id', async () => {
-    const res = await request(app.url).get('/probe/crash').set('x-request-id', 'lb-7f3a9c21').expect(500);
-    expect(res.body.correlationId).toBe('lb-7f3a9c21');
-    expect(res.headers['x-request-id']).toBe('lb-7f3a9c21');
+  it('keeps an incoming request id as the correlation id when it is a UUID', async () => {
+    const id = '7f3a9c21-0b4e-4d6a-9c1f-2e8b5a7d3c10';
+    const res = await request(app.url).get('/probe/crash').set('x-request-id', id).expect(500);
+    expect(res.body.correlationId).toBe(id);
+    expect(res.headers['x-request-id']).toBe(id);
   });
+
+  // R5.1: a client-chosen id would be written into every line of the request's log.
+  it.each(['lb-7f3a9c21', '123456782', 'jan.devries-example.nl', 'NL91ABNA0417164300', `${'a'.repeat(36)}`])(
+    'replaces any other incoming request id (%s) with one of its own, and never echoes it',
+    async (incoming) => {
+      const res = await request(app.url).get('/probe/crash').set('x-request-id', incoming).expect(500);
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(res.body.correlationId).toBe(res.headers['x-request-id']);
+      expect(JSON.stringify(res.body) + JSON.stringify(res.headers)).not.toContain(incoming);
+      expect(app.logs.text).not.toContain(incoming);
+    },
+  );
 
   it('maps a domain exception to its status', async () => {
     const res = await request(app.url).get('/probe/domain').expect(409);
