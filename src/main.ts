@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 import { startService } from './bootstrap';
+import type { AppConfig } from './config/app-config';
 import { loadConfigOrExit } from './config/load-config';
 import { TokenService } from './identity/token.service';
+import { showDemoTokens } from './logging/demo-tokens';
+import { scrubText } from './logging/scrub';
 
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
@@ -34,19 +37,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 
-  if (service.embedded && config.auth.demoSecret) await printDemoTokens(service.app.get(TokenService), service.url);
+  if (service.embedded && config.auth.demoSecret) await printDemoTokens(service.app.get(TokenService), service.url, config);
 }
 
 /**
  * For trying the service locally: tokens signed with the published demo secret.
- * Written straight to the terminal, never through the logger (tokens stay out of logs).
+ * To the terminal, or to a file when stdout is not one; never through the logger.
  */
-async function printDemoTokens(tokens: TokenService, url: string): Promise<void> {
+async function printDemoTokens(tokens: TokenService, url: string, config: AppConfig): Promise<void> {
   const ttlSeconds = 7 * 24 * 3600;
   const agent = await tokens.mint({ subject: 'demo-agent', roles: ['agent'], ttlSeconds });
   const customer = await tokens.mint({ subject: 'demo-customer', roles: ['customer'], locale: 'nl-NL', ttlSeconds });
   const officer = await tokens.mint({ subject: 'demo-officer', roles: ['privacy_officer'], ttlSeconds });
-  process.stdout.write(
+  await showDemoTokens(
     [
       '',
       `Support desk is running at ${url}  (API docs: ${url}/docs, readiness: ${url}/health/ready)`,
@@ -57,10 +60,12 @@ async function printDemoTokens(tokens: TokenService, url: string): Promise<void>
       `Try: curl -H "Authorization: Bearer <token>" ${url}/me`,
       '',
     ].join('\n') + '\n',
+    { isTTY: process.stdout.isTTY === true, dataDir: config.dataDir, write: (text) => process.stdout.write(text) },
   );
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`Start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  // Not through the logger (it may not exist yet); no client has been heard yet, but scrubbed all the same (R5.1).
+  process.stderr.write(scrubText(`Start-up failed: ${err instanceof Error ? err.message : String(err)}`) + '\n');
   process.exit(1);
 });

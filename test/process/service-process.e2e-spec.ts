@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppConfig } from '../../src/config/app-config';
 import { DEMO_JWT_SECRET } from '../../src/config/environment';
@@ -6,6 +6,7 @@ import { TokenService } from '../../src/identity/token.service';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { freePort, makeTempDir, withClient } from '../support/postgres-server';
 import { runScript, startService, waitFor } from '../support/service-process';
+import { waitUntil } from '../support/wait-until';
 
 /**
  * The README's promise, run as a newcomer would: the compiled service as a
@@ -20,7 +21,7 @@ describe('the service as a process', () => {
   });
   afterEach(() => rm(dataDir, { recursive: true, force: true }));
 
-  it('starts on embedded defaults, prints demo tokens, stops cleanly on SIGTERM and finds its data again', async () => {
+  it('starts on embedded defaults, gives demo tokens, stops cleanly on SIGTERM and finds its data again', async () => {
     const port = await freePort();
     const env = { DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(await freePort()) };
     const base = `http://127.0.0.1:${port}`;
@@ -30,7 +31,12 @@ describe('the service as a process', () => {
     expect(ms).toBeLessThan(60_000);
     expect(first.stdout()).toContain('embedded PostgreSQL initialised and started');
     expect(first.stdout()).toContain(`listening on http://localhost:${port}`);
-    const agentToken = /agent\s+(eyJ\S+)/.exec(first.stdout())?.[1];
+    // stdout is no terminal here (it is a log): the tokens are in a file only this user reads, never in the output (R5.1).
+    const tokensFile = join(dataDir, 'demo-tokens.txt');
+    await waitUntil(() => Promise.resolve(first.stdout().includes(tokensFile)), 'the demo tokens file named');
+    expect(first.stdout()).not.toMatch(/eyJ/);
+    expect((await stat(tokensFile)).mode & 0o777).toBe(0o600);
+    const agentToken = /agent\s+(eyJ\S+)/.exec(await readFile(tokensFile, 'utf8'))?.[1];
     expect(agentToken).toBeDefined();
     const me = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${agentToken}` } });
     expect(await me.json()).toEqual({ kind: 'staff', subject: 'demo-agent', roles: ['agent'] });
