@@ -5,6 +5,9 @@ import helmet from 'helmet';
 import { DataSource } from 'typeorm';
 import { AppConfig } from './config/app-config';
 import { Logger } from 'nestjs-pino';
+import { jsonBodyParser } from './http/body-parsers';
+import { answerClientError } from './http/client-errors';
+import { requestTimeouts } from './http/request-timeouts';
 import { SocketAuthAdapter } from './identity/socket-auth.adapter';
 import { TokenService } from './identity/token.service';
 import { VERSION } from './version';
@@ -19,6 +22,10 @@ export function configureApp(app: NestExpressApplication): void {
   // Node ends any request after 5 minutes; a 1 GB diagnostics bundle or recording on a slow line needs longer.
   app.getHttpServer().requestTimeout = 3_600_000;
   const config = app.get(AppConfig);
+  // Before Nest's own parsers: a body has REQUEST_TIMEOUT_SECONDS to arrive (uploads opt out), JSON a depth limit.
+  app.use(requestTimeouts(config.timeouts));
+  app.use(jsonBodyParser());
+  app.getHttpServer().on('clientError', answerClientError);
   const postgresUrl = config.chat.socketAdapter === 'postgres' ? (app.get(DataSource).options as { url?: string }).url : undefined;
   app.useWebSocketAdapter(new SocketAuthAdapter(app, app.get(TokenService), { postgresUrl }));
   const document = SwaggerModule.createDocument(

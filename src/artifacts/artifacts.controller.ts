@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { DirectoryService } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
 import { uuidParam } from '../http/params';
+import { uploadBody } from '../http/request-timeouts';
 import { CurrentPrincipal, Public, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { ArtifactsService } from './artifacts.service';
@@ -56,7 +57,7 @@ export class ArtifactsController {
     return this.artifacts.captureDiagnostics({
       token,
       conversationId,
-      body: req,
+      body: uploadBody(req),
       fileName: decodeName(rawName),
       contentLength: Number.isSafeInteger(length) && length > 0 ? length : undefined,
       maxBytes: max,

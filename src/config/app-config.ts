@@ -59,6 +59,8 @@ export class AppConfig {
   readonly telephony: { webhookSecret?: string };
   readonly purge: { cron: string; reconcileCron: string; maxItemsPerRun: number };
   readonly capture: { attachmentMaxBytes: number; diagnosticsMaxBytes: number; recordingMaxBytes: number };
+  /** How long a request body may take (ordinary requests), and how long an upload may go quiet. */
+  readonly timeouts: { requestMs: number; uploadIdleMs: number };
 
   constructor(e: EnvironmentVariables) {
     this.env = e.NODE_ENV;
@@ -123,6 +125,7 @@ export class AppConfig {
     this.purge = { cron: e.PURGE_CRON, reconcileCron: e.RECONCILE_CRON, maxItemsPerRun: e.PURGE_MAX_ITEMS_PER_RUN };
     const mb = 1024 * 1024;
     this.capture = { attachmentMaxBytes: e.ATTACHMENT_MAX_MB * mb, diagnosticsMaxBytes: e.DIAGNOSTICS_MAX_MB * mb, recordingMaxBytes: e.RECORDING_MAX_MB * mb };
+    this.timeouts = { requestMs: e.REQUEST_TIMEOUT_SECONDS * 1000, uploadIdleMs: e.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000 };
   }
 
   static fromEnv(raw: Record<string, string | undefined> = process.env): AppConfig {

@@ -23,6 +23,7 @@ describe('environment', () => {
     expect(config.storage).toEqual({ driver: 'fs', root: expect.stringMatching(/data[/\\]blobs$/) });
     expect(config.auth.demoSecret).toBe(true);
     expect(config.privacy.contactEmail).toBe('privacy@snelstart.nl');
+    expect(config.timeouts).toEqual({ requestMs: 30_000, uploadIdleMs: 30_000 });
   });
 
   it('uses DATABASE_URL instead of the embedded server when given', () => {
@@ -48,6 +49,8 @@ describe('environment', () => {
     expect(reason({ RECONCILE_CRON: '30 25 * * *' })).toMatch(/^RECONCILE_CRON: 30 25 \* \* \* is not a valid cron expression/);
     expect(reason({ DISPLAY_TIME_ZONE: 'Mars/Olympus' })).toMatch(/^DISPLAY_TIME_ZONE: Mars\/Olympus is not a time zone/);
     expect(reason({ CONSENT_REQUEST_TTL_SECONDS: '5' })).toMatch(/^CONSENT_REQUEST_TTL_SECONDS must not be less than 30/);
+    expect(reason({ UPLOAD_IDLE_TIMEOUT_SECONDS: '0' })).toMatch(/^UPLOAD_IDLE_TIMEOUT_SECONDS must not be less than 1/);
+    expect(reason({ REQUEST_TIMEOUT_SECONDS: '3601' })).toMatch(/^REQUEST_TIMEOUT_SECONDS must not be greater than 3600/);
   });
 
   it('requires S3 settings only for the S3 driver', () => {

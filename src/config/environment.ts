@@ -229,6 +229,14 @@ export class EnvironmentVariables {
   @IntSetting(1, 10_240)
   RECORDING_MAX_MB: number = 1024;
 
+  /** An upload that sends no byte for this long is dropped: 408, nothing kept. */
+  @IntSetting(1, 3600)
+  UPLOAD_IDLE_TIMEOUT_SECONDS: number = 30;
+
+  /** Time to receive an ordinary (non-upload) request's body; uploads have the hour and the idle timeout. */
+  @IntSetting(1, 3600)
+  REQUEST_TIMEOUT_SECONDS: number = 30;
+
   // --- retention ------------------------------------------------------------
   /** When the purge runs (cron, 5 fields); every instance schedules it, one runs at a time. */
   @IsString()

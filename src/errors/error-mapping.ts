@@ -80,6 +80,9 @@ function fromBodyParserError(exception: unknown): MappedError | undefined {
   if (type === 'entity.parse.failed') {
     return { status: 400, body: { code: 'INVALID_JSON', message: 'The request body is not valid JSON' }, unexpected: false };
   }
+  if (type === 'entity.too.deep') {
+    return { status: 400, body: { code: 'NESTING_TOO_DEEP', message: 'The request body is nested too deep' }, unexpected: false };
+  }
   if (type === 'entity.too.large') {
     return { status: 413, body: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' }, unexpected: false };
   }

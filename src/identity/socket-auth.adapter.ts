@@ -4,6 +4,7 @@ import { createAdapter } from '@socket.io/postgres-adapter';
 import { Pool } from 'pg';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { DomainException } from '../errors/domain.exception';
+import { guardSocketPayloads } from '../http/socket-payload-guard';
 import { bearerToken } from './auth.guard';
 import type { SocketData } from './principal-of';
 import { type TokenService } from './token.service';
@@ -42,6 +43,13 @@ export class SocketAuthAdapter extends IoAdapter {
     const authenticate = (socket: Socket, next: Next) => void this.authenticate(socket, next);
     server.use(authenticate);
     server.on('new_namespace', (namespace) => namespace.use(authenticate));
+    // Every event's payload is checked for depth and size before any handler sees it.
+    const guard = (socket: Socket, next: Next) => {
+      guardSocketPayloads(socket);
+      next();
+    };
+    server.use(guard);
+    server.on('new_namespace', (namespace) => namespace.use(guard));
     return server;
   }
 

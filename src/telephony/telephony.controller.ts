@@ -1,7 +1,9 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseIntPipe, Post, Query, Req, SetMetadata, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Readable } from 'node:stream';
 import { DomainException } from '../errors/domain.exception';
+import { uploadBody } from '../http/request-timeouts';
 import { Public } from '../identity/auth.decorators';
 import { TelephonyEventDto } from './dto/telephony-event.dto';
 import { CONTENT_SHA256_HEADER, SIGNATURE_HEADER, STREAMED_BODY, TIMESTAMP_HEADER } from './telephony-signature';
@@ -69,12 +71,12 @@ export class TelephonyController {
 }
 
 /** The request itself is the body: a JSON or form body would already have been read by a parser. */
-function streamedBody(req: Request): Request {
+function streamedBody(req: Request): Readable {
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   if (type.includes('json') || type.includes('x-www-form-urlencoded')) {
     throw new DomainException('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes as they are (audio/*, text/plain or application/octet-stream)');
   }
-  return req;
+  return uploadBody(req);
 }
 
 function lengthOf(req: Request): number | undefined {
