@@ -1,15 +1,14 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsOptional, IsUUID } from 'class-validator';
 import { PositionPageQuery } from '../http/position-page.query';
+import { TextField } from '../http/text-field';
 import { Roles } from '../identity/auth.decorators';
 import { AuditService } from './audit.service';
 
 export class AuditQueryDto extends PositionPageQuery {
   @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
+  @TextField({ optional: true, max: 200 })
   targetId?: string;
 
   @ApiPropertyOptional({ format: 'uuid' })

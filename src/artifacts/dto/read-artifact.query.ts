@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { Matches } from 'class-validator';
+import { TextField } from '../../http/text-field';
 
 /** Every read of content states its purpose (R1.3); a privacy officer also a reason. */
 export class ReadArtifactQuery {
@@ -8,9 +9,6 @@ export class ReadArtifactQuery {
   purpose: string;
 
   @ApiPropertyOptional({ description: 'Why a privacy officer reads this (kept in the audit trail)' })
-  @IsOptional()
-  @IsString()
-  @MinLength(3)
-  @MaxLength(500)
+  @TextField({ optional: true, min: 3, max: 500 })
   reason?: string;
 }

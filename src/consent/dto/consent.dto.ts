@@ -8,13 +8,11 @@ import {
   IsISO8601,
   IsObject,
   IsOptional,
-  IsString,
   IsUUID,
   Matches,
-  MaxLength,
-  MinLength,
 } from 'class-validator';
 import { PositionPageQuery } from '../../http/position-page.query';
+import { TextField, TextRecordField } from '../../http/text-field';
 import { TEXT_LOCALES, type TextLocale } from '../../i18n/locale';
 import { LEGAL_BASES, type LegalBasis } from '../purpose.entity';
 
@@ -119,9 +117,7 @@ export class CreatePurposeDto {
   categories: string[];
 
   @ApiProperty()
-  @IsString()
-  @MinLength(3)
-  @MaxLength(500)
+  @TextField({ min: 3, max: 500 })
   description: string;
 }
 
@@ -139,10 +135,7 @@ export class UpdatePurposeDto {
   categories?: string[];
 
   @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MinLength(3)
-  @MaxLength(500)
+  @TextField({ optional: true, min: 3, max: 500 })
   description?: string;
 
   @ApiPropertyOptional()
@@ -157,19 +150,16 @@ export class PublishTextDto {
   locale: TextLocale;
 
   @ApiProperty()
-  @IsString()
-  @MinLength(3)
-  @MaxLength(200)
+  @TextField({ min: 3, max: 200 })
   title: string;
 
   @ApiProperty({ description: 'Plain text; must contain {categories}, {privacyContact} and {authority}' })
-  @IsString()
-  @MinLength(20)
-  @MaxLength(10_000)
+  @TextField({ min: 20, max: 10_000, multiline: true })
   body: string;
 
   @ApiProperty({ example: { device_state: 'How your device worked' }, description: 'A label per category code of the purpose' })
   @IsObject()
+  @TextRecordField({ maxEntries: 50, max: 200 })
   categories: Record<string, string>;
 
   @ApiPropertyOptional({ description: 'When it takes over (ISO 8601); now when absent or past' })

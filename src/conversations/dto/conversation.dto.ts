@@ -1,8 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
 import { DomainException } from '../../errors/domain.exception';
 import { BooleanQuery, LimitQuery } from '../../http/query-decorators';
+import { TextField, textProblem } from '../../http/text-field';
 import { CHANNELS, CONVERSATION_STATUSES, type Channel, type ConversationStatus } from '../conversation.entity';
 
 /** Sequence numbers are PostgreSQL integers. */
@@ -37,9 +38,7 @@ export class ListConversationsQuery {
   limit: number = 50;
 
   @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
+  @TextField({ optional: true, max: 200 })
   cursor?: string;
 }
 
@@ -70,8 +69,8 @@ export class PostMessageDto {
   @Matches(CLIENT_MESSAGE_ID, { message: 'clientMessageId must be 1-64 of A-Z a-z 0-9 _ -' })
   clientMessageId: string;
 
-  @IsString()
-  @IsNotEmpty()
+  /** Sent as written (newlines and tabs too); its longest is CHAT_MESSAGE_MAX_LENGTH (413). */
+  @TextField({ multiline: true, keepWhitespace: true })
   body: string;
 }
 
@@ -100,7 +99,8 @@ export function parseSendMessageEvent(payload: unknown): SendMessageEvent {
   if (typeof p.clientMessageId !== 'string' || !CLIENT_MESSAGE_ID.test(p.clientMessageId)) {
     problems.push('clientMessageId must be 1-64 of A-Z a-z 0-9 _ -');
   }
-  if (typeof p.body !== 'string' || p.body.length === 0) problems.push('body must be a non-empty string');
+  const bodyProblem = textProblem('body', p.body, { multiline: true });
+  if (bodyProblem) problems.push(bodyProblem);
   if (problems.length > 0) throw new DomainException('VALIDATION_FAILED', 'The request is not valid', problems);
   return { conversationId: p.conversationId as string, clientMessageId: p.clientMessageId as string, body: p.body as string };
 }

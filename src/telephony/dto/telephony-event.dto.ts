@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsISO8601, IsNotEmptyObject, IsOptional, IsString, Matches, MaxLength, ValidateIf, ValidateNested } from 'class-validator';
+import { IsIn, IsISO8601, IsNotEmptyObject, IsOptional, Matches, ValidateIf, ValidateNested } from 'class-validator';
 import { CALL_DIRECTIONS, type CallDirection } from '../../conversations/call.entity';
+import { TextField } from '../../http/text-field';
 
 export const TELEPHONY_EVENT_TYPES = ['call.started', 'call.answered', 'call.ended', 'consent.keypress'] as const;
 export type TelephonyEventType = (typeof TELEPHONY_EVENT_TYPES)[number];
@@ -22,9 +23,7 @@ export class TelephonyCallDto {
   @Matches(/^\+?[0-9 ()./-]{6,32}$/)
   from?: string;
 
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
+  @TextField({ optional: true, max: 100 })
   queue?: string;
 
   /** The customer's subject, when the phone system recognised the caller itself. */
