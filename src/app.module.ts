@@ -19,6 +19,7 @@ import { httpLoggingOptions } from './logging/logger';
 import { StorageModule } from './storage/storage.module';
 import { PurgeModule } from './retention/purge.module';
 import { RetentionModule } from './retention/retention.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RuntimeOptions } from './runtime-options';
 import { SystemModule } from './system/system.module';
 import { TelephonyModule } from './telephony/telephony.module';
@@ -49,6 +50,8 @@ export class AppModule {
         DatabaseModule.register({ url: runtime.databaseUrl, runMigrations: runtime.runMigrations ?? true }),
         StorageModule,
         IdentityModule,
+        // After IdentityModule: its guard counts per signed-in principal.
+        RateLimitModule,
         HealthModule,
         SystemModule,
         ClockModule,

@@ -1,15 +1,20 @@
 import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { DataSource } from 'typeorm';
 import { AppConfig } from './config/app-config';
 import { Logger } from 'nestjs-pino';
+import { DomainException } from './errors/domain.exception';
 import { jsonBodyParser } from './http/body-parsers';
 import { answerClientError } from './http/client-errors';
 import { requestTimeouts } from './http/request-timeouts';
+import { mapError } from './errors/error-mapping';
+import { bearerToken } from './identity/auth.guard';
 import { SocketAuthAdapter } from './identity/socket-auth.adapter';
 import { TokenService } from './identity/token.service';
+import { RateLimitService } from './rate-limit/rate-limit.service';
 import { VERSION } from './version';
 
 /** Everything applied to the Nest application, shared by main.ts and the end-to-end tests. */
@@ -17,17 +22,27 @@ export function configureApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.disable('x-powered-by');
-  app.use(helmet());
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  // Node ends any request after 5 minutes; a 1 GB diagnostics bundle or recording on a slow line needs longer.
-  app.getHttpServer().requestTimeout = 3_600_000;
   const config = app.get(AppConfig);
+  // Behind a load balancer the client address is in X-Forwarded-For: per-address limits need the real one.
+  app.set('trust proxy', config.http.trustProxyHops);
+  app.use(helmet());
   // Before Nest's own parsers: a body has REQUEST_TIMEOUT_SECONDS to arrive (uploads opt out), JSON a depth limit.
   app.use(requestTimeouts(config.timeouts));
   app.use(jsonBodyParser());
   app.getHttpServer().on('clientError', answerClientError);
+  // Answers may hold personal data: no cache, shared or private, keeps a copy (downloads say so themselves).
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  // Node ends any request after 5 minutes; a 1 GB diagnostics bundle or recording on a slow line needs longer.
+  app.getHttpServer().requestTimeout = 3_600_000;
   const postgresUrl = config.chat.socketAdapter === 'postgres' ? (app.get(DataSource).options as { url?: string }).url : undefined;
-  app.useWebSocketAdapter(new SocketAuthAdapter(app, app.get(TokenService), { postgresUrl }));
+  app.useWebSocketAdapter(new SocketAuthAdapter(app, app.get(TokenService), app.get(RateLimitService), config, { postgresUrl }));
+  if (config.apiDocs === 'off') return;
+  // In production the route map is for staff only (or for nobody): API_DOCS.
+  if (config.apiDocs === 'staff') app.use(['/docs', '/docs/json'], staffOnly(app.get(TokenService)));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -39,4 +54,22 @@ export function configureApp(app: NestExpressApplication): void {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+}
+
+/** Middleware for routes outside Nest's guards: a valid staff token, or 401/403 with the usual body. */
+function staffOnly(tokens: TokenService) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    void (async () => {
+      const token = bearerToken(req.headers.authorization);
+      if (!token) throw new DomainException('UNAUTHENTICATED', 'The API document needs a staff bearer token');
+      const principal = await tokens.verify(token);
+      if (principal.kind !== 'staff') throw new DomainException('FORBIDDEN', 'The API document is for staff only');
+    })().then(
+      () => next(),
+      (err: unknown) => {
+        const { status, body } = mapError(err, '');
+        res.status(status).json(body);
+      },
+    );
+  };
 }

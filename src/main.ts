@@ -45,7 +45,8 @@ async function main(): Promise<void> {
  * To the terminal, or to a file when stdout is not one; never through the logger.
  */
 async function printDemoTokens(tokens: TokenService, url: string, config: AppConfig): Promise<void> {
-  const ttlSeconds = 7 * 24 * 3600;
+  // The staff cap (STAFF_TOKEN_MAX_HOURS) bounds them: a leaked demo token stops working within a working day.
+  const ttlSeconds = Math.min(config.auth.maxLifetimeSeconds.staff, config.auth.maxLifetimeSeconds.customer);
   const agent = await tokens.mint({ subject: 'demo-agent', roles: ['agent'], ttlSeconds });
   const customer = await tokens.mint({ subject: 'demo-customer', roles: ['customer'], locale: 'nl-NL', ttlSeconds });
   const officer = await tokens.mint({ subject: 'demo-officer', roles: ['privacy_officer'], ttlSeconds });
@@ -53,7 +54,7 @@ async function printDemoTokens(tokens: TokenService, url: string, config: AppCon
     [
       '',
       `Support desk is running at ${url}  (API docs: ${url}/docs, readiness: ${url}/health/ready)`,
-      'Demo tokens (embedded mode, demo secret, valid 7 days):',
+      `Demo tokens (embedded mode, demo secret, valid ${ttlSeconds / 3600} h):`,
       `  agent            ${agent}`,
       `  customer         ${customer}`,
       `  privacy officer  ${officer}`,

@@ -6,11 +6,14 @@ import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { DataSource, EntityManager } from 'typeorm';
 import { auditActor, AuditService, type AuditEntry } from '../audit/audit.service';
 import { Clock } from '../clock/clock';
-import { ConsentGate, type ConsentBasis } from '../consent/consent.gate';
+import { AppConfig } from '../config/app-config';
+import { ConsentGate, refusalOf, type ConsentBasis } from '../consent/consent.gate';
 import { UploadTokensService } from '../consent/upload-tokens.service';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { Participant } from '../directory/directory.service';
-import { DomainException } from '../errors/domain.exception';
+import { DomainException, RetryLaterException } from '../errors/domain.exception';
+import { DEFAULT_LOCALE, type TextLocale } from '../i18n/locale';
+import { message } from '../i18n/messages';
 import { heldCondition } from '../retention/legal-holds.service';
 import { RetentionPoliciesService } from '../retention/retention-policies.service';
 import { BLOB_STORE, type BlobStore } from '../storage/blob-store';
@@ -84,6 +87,12 @@ function awaitingClose(alias: string): string {
      WHERE oc.id = ${alias}.conversation_id AND oc.closed_at IS NULL AND op.starts = 'conversation_closed')`;
 }
 
+/** What a customer's side uploads; the phone system's recordings are not theirs to limit. */
+const QUOTA_KINDS: ReadonlySet<ArtifactKind> = new Set(['attachment', 'diagnostics_bundle']);
+
+const quotaExceeded = () =>
+  new RetryLaterException('UPLOAD_QUOTA_EXCEEDED', 'This customer has uploaded as much as is allowed in 24 hours; try again tomorrow', 3600);
+
 @Injectable()
 export class ArtifactsService {
   private readonly logger = new Logger(ArtifactsService.name);
@@ -97,6 +106,7 @@ export class ArtifactsService {
     private readonly audit: AuditService,
     private readonly uploadTokens: UploadTokensService,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   async capture(input: CaptureInput): Promise<ArtifactView> {
@@ -131,8 +141,10 @@ export class ArtifactsService {
       // R3.2, R3.4: no basis, no byte stored.
       const basis = input.basis ?? (await this.basisFor(conversation.customer_id, input.purpose, input.conversationId, input.freshConsent === true));
       if (basis.purpose !== input.purpose) throw new DomainException('PURPOSE_MISMATCH', 'The basis given is for another purpose');
+      const quota = QUOTA_KINDS.has(input.kind) ? await this.uploadQuota(conversation.customer_id) : undefined;
+      if (quota && quota.left <= 0) throw quotaExceeded();
       const fileName = sanitizeFileName(input.fileName);
-      const inspected = await inspectContent(input.body, fileName);
+      const inspected = await inspectContent(input.body, fileName, input.kind === 'diagnostics_bundle' ? 'diagnostics' : 'default');
       const capturedAt = this.clock.now();
       key = `${input.purpose}/${id.slice(0, 2)}/${id}`;
       let retainUntil!: Date;
@@ -169,7 +181,7 @@ export class ArtifactsService {
         throw err;
       }
       rowWritten = true;
-      const limit = new SizeLimit(input.maxBytes);
+      const limit = quota && quota.left < input.maxBytes ? new SizeLimit(quota.left, quotaExceeded) : new SizeLimit(input.maxBytes);
       // pipe() does not pass errors on: a failed source (client gone, too large) must fail the upload too.
       inspected.body.once('error', (err) => limit.destroy(err));
       const put = await this.store.put(key, inspected.body.pipe(limit), {
@@ -212,12 +224,25 @@ export class ArtifactsService {
     }
   }
 
+  /**
+   * Bytes of attachments and diagnostics a customer may still store in the
+   * 24 hours counted back from now (CUSTOMER_UPLOAD_MB_PER_DAY). Purged
+   * items count too, so uploading and withdrawing does not refill it.
+   */
+  private async uploadQuota(customerId: string): Promise<{ left: number }> {
+    const since = new Date(this.clock.now().getTime() - 24 * 3600 * 1000);
+    const [{ used }] = await this.dataSource.query<{ used: string }[]>(
+      `SELECT coalesce(sum(size), 0)::bigint AS used FROM artifacts WHERE customer_id = $1 AND captured_at > $2 AND kind = ANY($3)`,
+      [customerId, since, [...QUOTA_KINDS]],
+    );
+    return { left: this.config.limits.customerUploadBytesPerDay - Number(used) };
+  }
+
   private async basisFor(customerId: string, purpose: string, conversationId: string, fresh: boolean): Promise<ConsentBasis> {
     if (!fresh) return this.gate.require(customerId, purpose, { conversationId });
     const check = await this.gate.read(customerId, purpose, conversationId);
     if (check.allowed) return check.basis;
-    if (check.reason === 'unknown_purpose') throw new DomainException('PURPOSE_NOT_FOUND', `There is no purpose "${purpose}"`);
-    throw new DomainException('CONSENT_REQUIRED', `The customer has not given consent for "${purpose}" (${check.reason.replace('_', ' ')})`);
+    throw refusalOf(check, purpose);
   }
 
   /** A chat attachment (purpose support) from the conversation's customer or the agent handling it. */
@@ -235,12 +260,14 @@ export class ArtifactsService {
    * (R3.2); the token is used up only when the bundle is stored.
    */
   async captureDiagnostics(input: { token: string | undefined; conversationId: string; body: Readable; fileName: string | null; contentLength?: number; maxBytes: number }): Promise<ArtifactView> {
-    const anonymous = { kind: 'customer' as const, id: null, role: null };
-    const redeemed = await this.refusalsAudited(anonymous, 'artifact.capture', { type: 'conversation', id: input.conversationId }, 'diagnostics', async () => {
+    const redeemed = await (async () => {
       if (!input.token) throw new DomainException('UPLOAD_TOKEN_INVALID', 'Send the upload token from the grant in x-upload-token');
       return this.uploadTokens.check(input.token, { conversationId: input.conversationId, purpose: 'diagnostics' });
-    }).catch((err: unknown) => {
+    })().catch((err: unknown) => {
       release(input.body);
+      // Nobody known was refused and nothing personal was touched: a log line, not an audit row each
+      // (a flood of bogus tokens must not grow the append-only trail; the address's rate limit bounds it).
+      if (err instanceof DomainException) this.logger.warn(`diagnostics upload refused (${err.code})`);
       throw err;
     });
     return this.capture({
@@ -526,7 +553,7 @@ export class ArtifactsService {
    */
   async purgeReport(
     customerId: string,
-    options: { holds?: boolean } = {},
+    options: { holds?: boolean; locale?: TextLocale } = {},
   ): Promise<{
     purged: Array<{ id: string; kind: string; purpose: string; reason: string; purgedAt: string }>;
     keptUnderHold: Array<{ id: string; kind: string; purpose: string; reason: string; note: string; holdIds?: string[] }>;
@@ -555,7 +582,7 @@ export class ArtifactsService {
         kind: r.kind,
         purpose: r.purpose,
         reason: r.purge_reason ?? 'retention',
-        note: 'Kept because a legal hold covers it; it is removed once the hold ends.',
+        note: message('keptUnderHold', options.locale ?? DEFAULT_LOCALE),
         ...(options.holds ? { holdIds: r.hold_ids } : {}),
       })),
     };

@@ -54,3 +54,30 @@ describe('sanitizeFileName', () => {
     expect(name.endsWith('.pdf')).toBe(true);
   });
 });
+
+describe('inspectContent for diagnostics (R3.2: what the purpose collects)', () => {
+  const elf = (type: number) => {
+    const head = Buffer.alloc(64);
+    Buffer.from('7f454c46020101', 'hex').copy(head);
+    head.writeUInt16LE(type, 16);
+    return head;
+  };
+  const regExport = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Windows Registry Editor Version 5.00\r\n', 'utf16le')]);
+
+  it('accepts a registry export, a memory dump and a core file', async () => {
+    await expect(inspectContent(Readable.from([regExport]), 'snelstart.reg', 'diagnostics')).resolves.toMatchObject({ contentType: 'application/x-ms-regedit' });
+    await expect(inspectContent(Readable.from([Buffer.from('MDMP\x93\xa7\x00\x00')]), 'crash.dmp', 'diagnostics')).resolves.toBeDefined();
+    await expect(inspectContent(Readable.from([randomBytes(256)]), 'memory.bin', 'diagnostics')).resolves.toBeDefined();
+    await expect(inspectContent(Readable.from([elf(4)]), 'core', 'diagnostics')).resolves.toMatchObject({ contentType: 'application/x-coredump' });
+  });
+
+  it('still refuses programs and scripts', async () => {
+    await expect(inspectContent(Readable.from([elf(2)]), 'core', 'diagnostics')).rejects.toMatchObject({ code: 'BLOCKED_FILE_TYPE' });
+    await expect(inspectContent(Readable.from([Buffer.from('#!/bin/sh\n')]), 'x.txt', 'diagnostics')).rejects.toMatchObject({ code: 'BLOCKED_FILE_TYPE' });
+    await expect(inspectContent(Readable.from([Buffer.from('x')]), 'setup.exe', 'diagnostics')).rejects.toMatchObject({ code: 'BLOCKED_FILE_TYPE' });
+  });
+
+  it('keeps refusing a registry file as a chat attachment (importing one changes the registry)', async () => {
+    await expect(inspectContent(Readable.from([regExport]), 'fix.reg')).rejects.toMatchObject({ code: 'BLOCKED_FILE_TYPE' });
+  });
+});

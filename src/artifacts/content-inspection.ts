@@ -24,6 +24,16 @@ const BLOCKED_EXTENSIONS = new Set([
   '.hta', '.cpl', '.lnk', '.jar', '.apk', '.app', '.dmg', '.sh', '.bin', '.elf', '.so', '.dylib', '.reg', '.pif',
 ]);
 
+/**
+ * What a diagnostics bundle collects with the customer's consent (R3.2:
+ * installed software and registry, error reports with file contents) is not
+ * refused for looking binary: registry exports, raw and memory dumps, core
+ * files. Programs and scripts still are.
+ */
+const DIAGNOSTIC_EXTENSIONS = new Set(['.reg', '.bin', '.dmp', '.core']);
+
+export type ContentPolicy = 'default' | 'diagnostics';
+
 export interface Inspected {
   /** Detected from the bytes: the client's claim is not used. */
   contentType: string;
@@ -36,11 +46,14 @@ export interface Inspected {
  * otherwise UTF-8 text or octet-stream), refuses programs and scripts, and
  * hands back the whole stream, never holding more than the head in memory.
  */
-export async function inspectContent(source: Readable, fileName: string | null): Promise<Inspected> {
+export async function inspectContent(source: Readable, fileName: string | null, policy: ContentPolicy = 'default'): Promise<Inspected> {
   const extension = fileName ? extname(fileName).toLowerCase() : '';
-  if (BLOCKED_EXTENSIONS.has(extension)) throw blocked(`files ending in ${extension}`);
+  const diagnostics = policy === 'diagnostics';
+  if (BLOCKED_EXTENSIONS.has(extension) && !(diagnostics && DIAGNOSTIC_EXTENSIONS.has(extension))) throw blocked(`files ending in ${extension}`);
   const head = await readHead(source, HEAD_BYTES);
-  const contentType = await detect(head);
+  let contentType = await detect(head);
+  // An ELF core file is a memory dump, not a program (e_type 4 = ET_CORE).
+  if (diagnostics && contentType === 'application/x-elf' && isElfCore(head)) contentType = 'application/x-coredump';
   if (BLOCKED_TYPES.has(contentType)) throw blocked('programs');
   if (head.subarray(0, 2).toString('latin1') === '#!') throw blocked('scripts');
   // A small body that already ended is the head alone.
@@ -88,6 +101,12 @@ async function detect(head: Buffer): Promise<string> {
   return 'application/octet-stream';
 }
 
+function isElfCore(head: Buffer): boolean {
+  if (head.length < 18) return false;
+  const littleEndian = head[5] === 1;
+  return (littleEndian ? head.readUInt16LE(16) : head.readUInt16BE(16)) === 4;
+}
+
 function isUtf8Start(head: Buffer): boolean {
   try {
     // stream: true tolerates a character cut off at the end of the head.
@@ -104,14 +123,18 @@ const blocked = (what: string) => new DomainException('BLOCKED_FILE_TYPE', `This
 export class SizeLimit extends Transform {
   bytes = 0;
 
-  constructor(private readonly max: number) {
+  /** `tooLarge`: the error past `max` (default: the file is over its size limit). */
+  constructor(
+    private readonly max: number,
+    private readonly tooLarge: () => Error = () => new DomainException('PAYLOAD_TOO_LARGE', `The file is larger than ${Math.floor(max / (1024 * 1024))} MB`),
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.max) {
-      done(new DomainException('PAYLOAD_TOO_LARGE', `The file is larger than ${Math.floor(this.max / (1024 * 1024))} MB`));
+      done(this.tooLarge());
       return;
     }
     done(null, chunk);

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { DEMO_JWT_SECRET, validateEnvironment, type EnvironmentVariables } from './environment';
+import { DEMO_JWT_SECRET, defaultHost, validateEnvironment, type EnvironmentVariables } from './environment';
 
 export type NodeEnv = EnvironmentVariables['NODE_ENV'];
 
@@ -39,6 +39,22 @@ export interface AuthConfig {
   issuer: string;
   audience: string;
   oidc?: { issuer: string; jwksUri?: string; audience?: string; rolesClaim: string };
+  /** Longest token lifetimes accepted, and the clock skew allowed (seconds). */
+  maxLifetimeSeconds: { staff: number; customer: number };
+  clockSkewSeconds: number;
+}
+
+export interface LimitsConfig {
+  store: 'memory' | 'redis';
+  redisUrl?: string;
+  perPrincipalPerMinute: number;
+  anonymousPerMinute: number;
+  webhookPerMinute: number;
+  socketsPerPrincipal: number;
+  openConversationsPerCustomer: number;
+  consentCooldownSeconds: number;
+  consentRequestsPerConversation: number;
+  customerUploadBytesPerDay: number;
 }
 
 /**
@@ -47,7 +63,7 @@ export interface AuthConfig {
  */
 export class AppConfig {
   readonly env: NodeEnv;
-  readonly http: { host: string; port: number };
+  readonly http: { host: string; port: number; trustProxyHops: number };
   readonly logLevel: EnvironmentVariables['LOG_LEVEL'];
   readonly dataDir: string;
   readonly database: DatabaseConfig;
@@ -61,10 +77,15 @@ export class AppConfig {
   readonly capture: { attachmentMaxBytes: number; diagnosticsMaxBytes: number; recordingMaxBytes: number };
   /** How long a request body may take (ordinary requests), and how long an upload may go quiet. */
   readonly timeouts: { requestMs: number; uploadIdleMs: number };
+  readonly limits: LimitsConfig;
+  /** Who may read the API document: anyone, staff with a token, or nobody. */
+  readonly apiDocs: 'public' | 'staff' | 'off';
+  /** Browser origins allowed to open sockets besides the service's own and loopback. */
+  readonly socketAllowedOrigins: string[];
 
   constructor(e: EnvironmentVariables) {
     this.env = e.NODE_ENV;
-    this.http = { host: e.HOST, port: e.PORT };
+    this.http = { host: e.HOST ?? defaultHost(e), port: e.PORT, trustProxyHops: e.TRUST_PROXY };
     this.logLevel = e.LOG_LEVEL;
     this.dataDir = resolve(e.DATA_DIR);
     this.database = {
@@ -108,6 +129,8 @@ export class AppConfig {
             rolesClaim: e.OIDC_ROLES_CLAIM,
           }
         : undefined,
+      maxLifetimeSeconds: { staff: e.STAFF_TOKEN_MAX_HOURS * 3600, customer: e.CUSTOMER_TOKEN_MAX_HOURS * 3600 },
+      clockSkewSeconds: e.TOKEN_CLOCK_SKEW_SECONDS,
     };
     this.privacy = { contactEmail: e.PRIVACY_CONTACT_EMAIL, displayTimeZone: e.DISPLAY_TIME_ZONE };
     this.consent = {
@@ -124,6 +147,23 @@ export class AppConfig {
     this.telephony = { webhookSecret: e.TELEPHONY_WEBHOOK_SECRET };
     this.purge = { cron: e.PURGE_CRON, reconcileCron: e.RECONCILE_CRON, maxItemsPerRun: e.PURGE_MAX_ITEMS_PER_RUN };
     const mb = 1024 * 1024;
+    this.limits = {
+      store: e.RATE_LIMIT_STORE,
+      redisUrl: e.REDIS_URL,
+      perPrincipalPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      anonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      webhookPerMinute: e.RATE_LIMIT_WEBHOOK_PER_MINUTE,
+      socketsPerPrincipal: e.SOCKETS_PER_PRINCIPAL_MAX,
+      openConversationsPerCustomer: e.OPEN_CONVERSATIONS_PER_CUSTOMER_MAX,
+      consentCooldownSeconds: e.CONSENT_REQUEST_COOLDOWN_SECONDS,
+      consentRequestsPerConversation: e.CONSENT_REQUESTS_PER_CONVERSATION_MAX,
+      customerUploadBytesPerDay: e.CUSTOMER_UPLOAD_MB_PER_DAY * 1024 * 1024,
+    };
+    this.apiDocs = e.API_DOCS ?? (e.NODE_ENV === 'production' ? 'off' : 'public');
+    this.socketAllowedOrigins = (e.SOCKET_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim().replace(/\/+$/, ''))
+      .filter(Boolean);
     this.capture = { attachmentMaxBytes: e.ATTACHMENT_MAX_MB * mb, diagnosticsMaxBytes: e.DIAGNOSTICS_MAX_MB * mb, recordingMaxBytes: e.RECORDING_MAX_MB * mb };
     this.timeouts = { requestMs: e.REQUEST_TIMEOUT_SECONDS * 1000, uploadIdleMs: e.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000 };
   }

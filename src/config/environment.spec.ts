@@ -83,3 +83,39 @@ describe('environment', () => {
     expect(message).not.toContain('tiny-secret-value');
   });
 });
+
+describe('exposure defaults', () => {
+  const SECRET = 'a-secret-of-our-own-that-is-long-enough';
+  const reason = (raw: Record<string, string>) => {
+    try {
+      validateEnvironment(raw);
+      return '';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+
+  it('listens on loopback outside production, everywhere in production', () => {
+    expect(AppConfig.fromEnv({}).http.host).toBe('127.0.0.1');
+    expect(AppConfig.fromEnv({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', JWT_SECRET: SECRET }).http.host).toBe('0.0.0.0');
+  });
+
+  it('refuses the demo secret on an address other machines reach', () => {
+    expect(reason({ HOST: '0.0.0.0' })).toMatch(/^HOST 0\.0\.0\.0 is not a loopback address, and without JWT_SECRET the service trusts the published demo secret/);
+    expect(reason({ HOST: '192.0.2.10', JWT_SECRET: DEMO_JWT_SECRET })).toMatch(/not a loopback address/);
+    for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) expect(reason({ HOST: host })).toBe('');
+    expect(reason({ HOST: '0.0.0.0', JWT_SECRET: SECRET })).toBe('');
+  });
+
+  it('serves the API document publicly only outside production', () => {
+    expect(AppConfig.fromEnv({}).apiDocs).toBe('public');
+    expect(AppConfig.fromEnv({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', JWT_SECRET: SECRET }).apiDocs).toBe('off');
+    expect(AppConfig.fromEnv({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', JWT_SECRET: SECRET, API_DOCS: 'staff' }).apiDocs).toBe('staff');
+  });
+
+  it('needs a Redis URL for the shared rate-limit store, and takes a list of socket origins', () => {
+    expect(reason({ RATE_LIMIT_STORE: 'redis' })).toMatch(/^REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(AppConfig.fromEnv({ SOCKET_ALLOWED_ORIGINS: 'https://a.example.nl/, https://b.example.nl' }).socketAllowedOrigins).toEqual(['https://a.example.nl', 'https://b.example.nl']);
+    expect(reason({ SOCKET_ALLOWED_ORIGINS: 'a.example.nl' })).toMatch(/^SOCKET_ALLOWED_ORIGINS must be a comma-separated list/);
+  });
+});

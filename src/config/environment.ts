@@ -25,6 +25,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const S3_SSE_MODES = ['none', 'AES256', 'aws:kms'] as const;
 export const S3_CHECKSUM_MODES = ['WHEN_REQUIRED', 'WHEN_SUPPORTED'] as const;
 export const SOCKET_ADAPTERS = ['memory', 'postgres'] as const;
+export const RATE_LIMIT_STORES = ['memory', 'redis'] as const;
+export const API_DOCS_MODES = ['public', 'staff', 'off'] as const;
 
 /** Published in the README and refused in production, so nobody ships it. */
 export const DEMO_JWT_SECRET = 'demo-secret-for-local-use-only-never-in-production';
@@ -55,13 +57,18 @@ export class EnvironmentVariables {
   @IsIn(NODE_ENVS)
   NODE_ENV: (typeof NODE_ENVS)[number] = 'development';
 
+  /** Unset: 127.0.0.1 outside production (the demo secret is for this machine only), 0.0.0.0 in production. */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
-  HOST: string = '0.0.0.0';
+  HOST?: string;
 
   @IntSetting(0, 65535)
   PORT: number = 3000;
+
+  /** Proxies in front of the service whose X-Forwarded-For is trusted (0: none; the socket's address counts). */
+  @IntSetting(0, 10)
+  TRUST_PROXY: number = 0;
 
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
@@ -184,6 +191,72 @@ export class EnvironmentVariables {
   @MaxLength(200)
   OIDC_ROLES_CLAIM: string = 'roles';
 
+  /** Longest lifetime (exp - iat) of a staff token; longer ones are refused. */
+  @IntSetting(1, 168)
+  STAFF_TOKEN_MAX_HOURS: number = 12;
+
+  /** Longest lifetime of a customer token. */
+  @IntSetting(1, 720)
+  CUSTOMER_TOKEN_MAX_HOURS: number = 24;
+
+  /** Clock difference allowed between the token issuer and this service. */
+  @IntSetting(0, 300)
+  TOKEN_CLOCK_SKEW_SECONDS: number = 60;
+
+  /** Who may read /docs and /docs/json; unset: public outside production, off in production. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(API_DOCS_MODES)
+  API_DOCS?: (typeof API_DOCS_MODES)[number];
+
+  // --- abuse limits ---------------------------------------------------------
+  /** Where rate-limit counters live: this instance's memory, or Redis (shared by every instance). */
+  @IsIn(RATE_LIMIT_STORES)
+  RATE_LIMIT_STORE: (typeof RATE_LIMIT_STORES)[number] = 'memory';
+
+  @Transform(emptyToUndefined)
+  @ValidateIf((e: EnvironmentVariables) => e.RATE_LIMIT_STORE === 'redis' || e.REDIS_URL !== undefined)
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL (required when RATE_LIMIT_STORE=redis)' })
+  REDIS_URL?: string;
+
+  /** Requests and socket events per signed-in principal per minute (chat sends have their own limit). */
+  @IntSetting(1, 1_000_000)
+  RATE_LIMIT_PER_MINUTE: number = 600;
+
+  /** Requests per client address per minute on routes without a token, and failed sign-ins. */
+  @IntSetting(1, 1_000_000)
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: number = 120;
+
+  /** Requests per address per minute to the phone system's signed routes. */
+  @IntSetting(1, 10_000_000)
+  RATE_LIMIT_WEBHOOK_PER_MINUTE: number = 6000;
+
+  /** Open sockets per principal on one instance. */
+  @IntSetting(1, 10_000)
+  SOCKETS_PER_PRINCIPAL_MAX: number = 10;
+
+  /** Chats a customer may have open at once (the agents' queue is shared by everyone). */
+  @IntSetting(1, 10_000)
+  OPEN_CONVERSATIONS_PER_CUSTOMER_MAX: number = 3;
+
+  /** After a "no" or an unanswered request, the pause before the same purpose may be asked again in a conversation (R1.1). */
+  @IntSetting(0, 86_400)
+  CONSENT_REQUEST_COOLDOWN_SECONDS: number = 300;
+
+  /** Times one purpose may be asked in one conversation. */
+  @IntSetting(1, 1000)
+  CONSENT_REQUESTS_PER_CONVERSATION_MAX: number = 3;
+
+  /** Bytes of attachments and diagnostics stored per customer in any 24 hours. */
+  @IntSetting(1, 1_048_576)
+  CUSTOMER_UPLOAD_MB_PER_DAY: number = 2048;
+
+  /** Browser origins allowed to open sockets, comma-separated; the service's own origin and loopback always are. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^\s*https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*\s*$/, { message: 'must be a comma-separated list of http(s):// origins' })
+  SOCKET_ALLOWED_ORIGINS?: string;
+
   // --- chat and telephony -------------------------------------------------
   /** `postgres` lets Socket.IO rooms span several instances on one database. */
   @IsIn(SOCKET_ADAPTERS)
@@ -290,6 +363,10 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
 }
 
 const OPTIONAL_KEYS = [
+  'HOST',
+  'API_DOCS',
+  'REDIS_URL',
+  'SOCKET_ALLOWED_ORIGINS',
   'DATABASE_URL',
   'STORAGE_FS_ROOT',
   'S3_BUCKET',
@@ -316,10 +393,28 @@ function crossFieldErrors(env: EnvironmentVariables): string[] {
   if (!isTimeZone(env.DISPLAY_TIME_ZONE)) {
     out.push(`DISPLAY_TIME_ZONE: ${env.DISPLAY_TIME_ZONE} is not a time zone this runtime knows`);
   }
+  if (usesDemoSecret(env) && !isLoopback(env.HOST ?? defaultHost(env))) {
+    // Anyone can mint an admin token with the published secret: only this machine may reach it.
+    out.push(`HOST ${env.HOST} is not a loopback address, and without JWT_SECRET the service trusts the published demo secret; bind to 127.0.0.1 or set JWT_SECRET (or OIDC_ISSUER)`);
+  }
   if (env.OIDC_JWKS_URI && !env.OIDC_ISSUER) {
     out.push('OIDC_JWKS_URI needs OIDC_ISSUER as well');
   }
   return out;
+}
+
+/** Outside production, without a secret of one's own, locally signed tokens use the published demo secret. */
+export function usesDemoSecret(env: Pick<EnvironmentVariables, 'NODE_ENV' | 'JWT_SECRET'>): boolean {
+  return env.NODE_ENV !== 'production' && (env.JWT_SECRET === undefined || env.JWT_SECRET === DEMO_JWT_SECRET);
+}
+
+export function defaultHost(env: Pick<EnvironmentVariables, 'NODE_ENV'>): string {
+  return env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1';
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 function describe(error: ValidationError, raw: Record<string, string | undefined>): string {

@@ -12,7 +12,8 @@ export interface NewConsentEvent {
   /** Null: a standing choice (R1.4); otherwise the conversation it holds for. */
   conversationId: string | null;
   requestId?: string | null;
-  actor: { kind: ActorKind; id: string | null };
+  /** `role`: the staff member's role, for the audit trail (the ledger keeps kind and id). */
+  actor: { kind: ActorKind; id: string | null; role?: string | null };
   channel: ConsentChannel;
   evidence?: Record<string, unknown>;
   locale?: string | null;
@@ -62,7 +63,7 @@ export class ConsentLedgerService {
     // R5.1: every consent event is in the audit trail too, committed with it.
     await this.audit.record(
       {
-        actor: { kind: e.actor.kind, id: e.actor.id, role: e.actor.kind === 'customer' ? 'customer' : null },
+        actor: { kind: e.actor.kind, id: e.actor.id, role: e.actor.kind === 'customer' ? 'customer' : (e.actor.role ?? null) },
         action: `consent.${e.type}`,
         target: { type: 'consent_event', id: rows[0].id },
         purpose: e.purpose,

@@ -65,9 +65,7 @@ export class ConsentGate {
   async require(customerId: string, purpose: string, scope: ConsentScopeRef): Promise<ConsentBasis> {
     const check = await this.check(customerId, purpose, scope);
     if (check.allowed) return check.basis;
-    if (check.reason === 'unknown_purpose') throw new DomainException('PURPOSE_NOT_FOUND', `There is no purpose "${purpose}"`);
-    if (check.reason === 'purpose_inactive') throw new DomainException('PURPOSE_INACTIVE', `The purpose "${purpose}" is no longer in use`);
-    throw new DomainException('CONSENT_REQUIRED', `The customer has not given consent for "${purpose}" (${check.reason.replace('_', ' ')})`);
+    throw refusalOf(check, purpose);
   }
 
   async check(customerId: string, purpose: string, scope: ConsentScopeRef): Promise<ConsentCheck> {
@@ -108,4 +106,11 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** The one answer to "no basis" (cached check and fresh ledger read alike): which code says why. */
+export function refusalOf(check: Extract<ConsentCheck, { allowed: false }>, purpose: string): DomainException {
+  if (check.reason === 'unknown_purpose') return new DomainException('PURPOSE_NOT_FOUND', `There is no purpose "${purpose}"`);
+  if (check.reason === 'purpose_inactive') return new DomainException('PURPOSE_INACTIVE', `The purpose "${purpose}" is no longer in use`);
+  return new DomainException('CONSENT_REQUIRED', `The customer has not given consent for "${purpose}" (${check.reason.replace('_', ' ')})`);
 }

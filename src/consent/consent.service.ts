@@ -7,7 +7,7 @@ import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
 import { ConversationsService } from '../conversations/conversations.service';
 import { DirectoryService, type Participant } from '../directory/directory.service';
-import { DomainException } from '../errors/domain.exception';
+import { DomainException, RetryLaterException } from '../errors/domain.exception';
 import { LocaleFormat } from '../i18n/format';
 import { resolveLocale, type ResolvedLocale } from '../i18n/locale';
 import type { ConsentChannel } from './consent-event.entity';
@@ -33,6 +33,8 @@ import {
   type TextVersionRow,
   type UploadTokenView,
 } from './consent.views';
+import { auditActor } from '../audit/audit.service';
+import { mayAskAgain } from './ask-again.rule';
 import { UploadTokensService } from './upload-tokens.service';
 
 /** How an answer reached us: the channel, and evidence of the customer's own action. */
@@ -129,6 +131,7 @@ export class ConsentService {
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.config.consent.requestTtlSeconds * 1000);
     const expiredNow: Array<{ request: RequestRow; event: EventRow }> = [];
+    const asked = new Set<string>();
     const requests = await this.dataSource.transaction(async (manager) => {
       // Held while asking, so an admin cannot retire a purpose halfway.
       await this.lockPurposes(manager, codes, 'FOR SHARE');
@@ -146,6 +149,7 @@ export class ConsentService {
           out.push(current);
           continue;
         }
+        await this.assertMayAskAgain(manager, conversationId, conversation.customerId, code, now);
         const text = texts.get(code)!;
         const [row] = await manager.query<RequestRow[]>(
           `INSERT INTO consent_requests (conversation_id, customer_id, purpose, requested_by, text_version_id, locale, expires_at, created_at)
@@ -158,12 +162,13 @@ export class ConsentService {
           purpose: code,
           conversationId,
           requestId: row.id,
-          actor: { kind: 'staff', id: agent.id },
+          actor: { kind: 'staff', id: agent.id, role: auditActor(agent).role },
           channel: 'chat',
           locale: text.locale,
           text: { versionId: text.id, sha256: text.sha256 },
           occurredAt: now,
         });
+        asked.add(row.id);
         out.push(row);
       }
       return out;
@@ -171,14 +176,42 @@ export class ConsentService {
     for (const { request, event } of expiredNow) this.announceExpired(request, event);
     const prompts = await Promise.all(requests.map((r) => this.prompt(r)));
     const views = requests.map(toRequestView);
-    this.events.emit(CONSENT_EVENTS.requested, {
-      conversationId,
-      customerId: conversation.customerId,
-      requestedBy: agent.id,
-      prompts,
-      requests: views,
-    } satisfies ConsentRequestedEvent);
+    // Only new questions reach the customer: asking again while one is open does not prompt again (R1.1).
+    const fresh = requests.map((r, i) => ({ request: views[i], prompt: prompts[i], isNew: asked.has(r.id) })).filter((r) => r.isNew);
+    if (fresh.length > 0) {
+      this.events.emit(CONSENT_EVENTS.requested, {
+        conversationId,
+        customerId: conversation.customerId,
+        requestedBy: agent.id,
+        prompts: fresh.map((r) => r.prompt),
+        requests: fresh.map((r) => r.request),
+      } satisfies ConsentRequestedEvent);
+    }
     return { requests: views, prompts };
+  }
+
+  /** R1.1: a few questions per purpose and conversation, and a pause after each "no". */
+  private async assertMayAskAgain(manager: EntityManager, conversationId: string, customerId: string, purpose: string, now: Date): Promise<void> {
+    const [earlier] = await manager.query<{ asked: number; last_no_at: Date | null }[]>(
+      `SELECT (SELECT count(*)::int FROM consent_requests WHERE conversation_id = $1 AND purpose = $3) AS asked,
+              GREATEST(
+                (SELECT max(closed_at) FROM consent_requests WHERE conversation_id = $1 AND purpose = $3 AND status IN ('denied', 'expired')),
+                (SELECT max(occurred_at) FROM consent_events WHERE customer_id = $2 AND purpose = $3 AND type = 'withdrawn'
+                   AND (conversation_id = $1 OR scope = 'standing'))
+              ) AS last_no_at`,
+      [conversationId, customerId, purpose],
+    );
+    const { limits } = this.config;
+    const verdict = mayAskAgain(
+      { asked: earlier.asked, lastNoAt: earlier.last_no_at },
+      now,
+      { maxRequests: limits.consentRequestsPerConversation, cooldownSeconds: limits.consentCooldownSeconds },
+    );
+    if (verdict.allowed) return;
+    if (verdict.code === 'CONSENT_REQUEST_LIMIT') {
+      throw new DomainException('CONSENT_REQUEST_LIMIT', `"${purpose}" has been asked ${limits.consentRequestsPerConversation} times in this conversation; it is not asked again here`);
+    }
+    throw new RetryLaterException('CONSENT_REQUEST_COOLDOWN', `The customer said no to "${purpose}" a moment ago; ask again later, if at all`, verdict.retryAfterSeconds);
   }
 
   /** What the customer is shown for a request: the text it was asked with, formatted for them. */

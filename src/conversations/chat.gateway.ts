@@ -9,7 +9,6 @@ import {
   WebSocketServer,
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import { AppConfig } from '../config/app-config';
 import { DirectoryService, type Participant } from '../directory/directory.service';
 import { replyWithError, SocketExceptions } from '../errors/all-exceptions.filter';
 import { DomainException } from '../errors/domain.exception';
@@ -20,11 +19,9 @@ import type { ConversationView, MessageView } from './conversation.views';
 import { ConversationsService } from './conversations.service';
 import { ConversationRefEvent, JoinConversationEvent, parseSendMessageEvent } from './dto/conversation.dto';
 import { rooms } from './chat-rooms';
-import { TokenBucket } from './rate-limiter';
 
 interface ChatSocketData extends SocketData {
   participant?: Promise<Participant>;
-  bucket?: TokenBucket;
 }
 
 /** Resume sends at most this many missed messages per join; the client asks again from the last one. */
@@ -46,12 +43,10 @@ export class ChatGateway implements OnGatewayConnection {
   constructor(
     private readonly conversations: ConversationsService,
     private readonly directory: DirectoryService,
-    private readonly config: AppConfig,
   ) {}
 
   handleConnection(socket: Socket): void {
     const data = socket.data as ChatSocketData;
-    data.bucket = new TokenBucket(this.config.chat.ratePerSecond, this.config.chat.rateBurst, Date.now());
     // The hot path, bound straight to the socket: no role check applies to it, and skipping the
     // framework's per-event pipeline (guards, pipes, observables) is what lets it keep up (bench:chat).
     socket.on('message.send', (payload: unknown, ack: unknown) => void this.send(socket, payload, ack));
@@ -78,10 +73,6 @@ export class ChatGateway implements OnGatewayConnection {
   /** `message.send`: acknowledged with the sequence number once committed, or with `{ error }`. */
   private async send(socket: Socket, payload: unknown, ack: unknown): Promise<void> {
     try {
-      const data = socket.data as ChatSocketData;
-      if (!data.bucket!.take(Date.now())) {
-        throw new DomainException('RATE_LIMITED', 'Too many messages at once; wait a moment and resend with the same clientMessageId');
-      }
       const event = parseSendMessageEvent(payload);
       const { message, duplicate } = await this.conversations.send(await participantOf(socket), event.conversationId, event.clientMessageId, event.body);
       if (typeof ack === 'function') (ack as (answer: unknown) => void)({ id: message.id, seq: message.seq, createdAt: message.createdAt, duplicate });

@@ -6,6 +6,7 @@ import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
 import type { Participant } from '../directory/directory.service';
 import { DomainException } from '../errors/domain.exception';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { CallEntity } from './call.entity';
 import { canClose, canReadContent, canSeeMetadata } from './conversation-access';
 import type { Channel, ConversationStatus } from './conversation.entity';
@@ -50,10 +51,13 @@ export class ConversationsService {
     private readonly clock: Clock,
     private readonly writer: MessageWriter,
     private readonly config: AppConfig,
+    private readonly rateLimits: RateLimitService,
   ) {}
 
   /** Stores a message; resolves with its sequence number once committed (see MessageWriter). */
   async send(sender: Participant, conversationId: string, clientMessageId: string, body: string): Promise<SendResult> {
+    // One budget per sender, over every socket and REST alike (CHAT_RATE_LIMIT_*).
+    await this.rateLimits.take('chat_send', sender.id);
     const max = this.config.chat.maxMessageLength;
     if (body.length > max) {
       throw new DomainException('MESSAGE_TOO_LONG', `A message holds at most ${max} characters (this one has ${body.length})`);
@@ -67,10 +71,21 @@ export class ConversationsService {
   /** A customer opens a chat. */
   async openChat(customer: Participant): Promise<ConversationView> {
     if (customer.kind !== 'customer') throw new DomainException('FORBIDDEN', 'Only a customer opens a chat');
-    const [row] = await this.dataSource.query<ConversationRow[]>(
-      `INSERT INTO conversations (channel, status, customer_id, opened_at) VALUES ('chat', 'open', $1, $2) RETURNING *`,
-      [customer.id, this.clock.now()],
-    );
+    const max = this.config.limits.openConversationsPerCustomer;
+    const row = await this.dataSource.transaction(async (manager) => {
+      // One customer cannot fill the agents' shared queue; counted under a lock, so parallel opens cannot pass it together.
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('open-chat:' || $1))`, [customer.id]);
+      const [{ open }] = await manager.query<{ open: number }[]>(
+        `SELECT count(*)::int AS open FROM conversations WHERE customer_id = $1 AND channel = 'chat' AND status = 'open'`,
+        [customer.id],
+      );
+      if (open >= max) throw new DomainException('TOO_MANY_OPEN_CONVERSATIONS', `At most ${max} chats can be open at once; close one first`);
+      const [inserted] = await manager.query<ConversationRow[]>(
+        `INSERT INTO conversations (channel, status, customer_id, opened_at) VALUES ('chat', 'open', $1, $2) RETURNING *`,
+        [customer.id, this.clock.now()],
+      );
+      return inserted;
+    });
     const view = toConversationView(row, this.clock.now());
     this.events.emit(CONVERSATION_EVENTS.opened, { conversation: view });
     return view;

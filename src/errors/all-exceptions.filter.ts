@@ -19,13 +19,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const req = http.getRequest<Request & { id?: string }>();
     const res = http.getResponse<Response>();
     const correlationId = String(req.id ?? randomUUID());
-    const { status, body, unexpected } = mapError(exception, correlationId);
+    const { status, body, unexpected, headers } = mapError(exception, correlationId);
     if (unexpected) this.logger.error({ err: exception, correlationId }, 'Unhandled error');
     if (res.headersSent) {
       res.destroy();
       return;
     }
     res.setHeader('x-request-id', correlationId);
+    for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
     res.status(status).json(body);
   }
 

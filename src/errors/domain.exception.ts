@@ -20,3 +20,16 @@ export class DomainException extends Error {
     return ERROR_STATUS[this.code];
   }
 }
+
+/** A refusal that lifts with time (rate limits, cool-downs, quotas): answered with Retry-After. */
+export class RetryLaterException extends DomainException {
+  override name = 'RetryLaterException';
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(code, message);
+  }
+}

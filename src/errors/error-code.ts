@@ -49,6 +49,12 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
+  TOO_MANY_CONNECTIONS: HttpStatus.TOO_MANY_REQUESTS,
+  TOO_MANY_OPEN_CONVERSATIONS: HttpStatus.CONFLICT,
+  CONSENT_REQUEST_COOLDOWN: HttpStatus.TOO_MANY_REQUESTS,
+  CONSENT_REQUEST_LIMIT: HttpStatus.CONFLICT,
+  UPLOAD_QUOTA_EXCEEDED: HttpStatus.TOO_MANY_REQUESTS,
+  ORIGIN_NOT_ALLOWED: HttpStatus.FORBIDDEN,
   BLOB_STORE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   SERVICE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   INTERNAL_ERROR: HttpStatus.INTERNAL_SERVER_ERROR,
@@ -65,4 +71,6 @@ export interface ErrorBody {
   correlationId?: string;
   /** Per-field reasons on VALIDATION_FAILED. */
   details?: string[];
+  /** On limits that lift with time: seconds until a retry can succeed (also the Retry-After header). */
+  retryAfterSeconds?: number;
 }

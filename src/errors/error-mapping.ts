@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { DomainException } from './domain.exception';
+import { DomainException, RetryLaterException } from './domain.exception';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from './error-code';
 
 const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
@@ -19,10 +19,20 @@ export interface MappedError {
   body: ErrorBody;
   /** True when the caller sees a generic message and the cause must be logged. */
   unexpected: boolean;
+  headers?: Record<string, string>;
 }
 
 /** The single mapping from anything thrown to a status and a `{ code, message }` body. */
 export function mapError(exception: unknown, correlationId: string): MappedError {
+  if (exception instanceof RetryLaterException) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(exception.retryAfterSeconds));
+    return {
+      status: exception.status,
+      body: { code: exception.code, message: exception.message, retryAfterSeconds },
+      unexpected: false,
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    };
+  }
   if (exception instanceof DomainException) {
     return {
       status: exception.status,

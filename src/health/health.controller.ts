@@ -2,10 +2,13 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../identity/auth.decorators';
+import { RateLimitAs } from '../rate-limit/rate-limit.decorators';
 import { BlobStoreHealthIndicator } from '../storage/blob-store.health';
 
 @ApiTags('health')
 @Public()
+// Load balancers poll these; they read no personal data.
+@RateLimitAs('none')
 @Controller('health')
 export class HealthController {
   constructor(

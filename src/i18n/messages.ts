@@ -10,6 +10,10 @@ export const MESSAGES = {
     'nl-NL': 'Vragen over uw privacy? Mail naar {email}.',
     en: 'Questions about your privacy? Send an e-mail to {email}.',
   },
+  keptUnderHold: {
+    'nl-NL': 'Bewaard omdat een juridische bewaarplicht (legal hold) dit dekt; het wordt verwijderd zodra die afloopt.',
+    en: 'Kept because a legal hold covers it; it is removed once the hold ends.',
+  },
   answerBefore: {
     'nl-NL': 'Beantwoord deze vraag vóór {time}.',
     en: 'Please answer before {time}.',

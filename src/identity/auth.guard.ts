@@ -5,6 +5,7 @@ import { DomainException } from '../errors/domain.exception';
 import { PUBLIC_KEY } from './auth.decorators';
 import type { AuthenticatedRequest } from './principal-of';
 import { principalOf } from './principal-of';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { TokenService } from './token.service';
 
 /** Global: every route needs a verified bearer token unless marked @Public() (R5.1). */
@@ -13,6 +14,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
+    private readonly rateLimits: RateLimitService,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -23,10 +25,16 @@ export class AuthGuard implements CanActivate {
       throw new DomainException('UNAUTHENTICATED', 'This connection is not signed in');
     }
     const req = ctx.switchToHttp().getRequest<Request & AuthenticatedRequest>();
-    const token = bearerToken(req.headers.authorization);
-    if (!token) throw new DomainException('UNAUTHENTICATED', 'This route needs a bearer token');
-    req.principal = await this.tokens.verify(token);
-    return true;
+    try {
+      const token = bearerToken(req.headers.authorization);
+      if (!token) throw new DomainException('UNAUTHENTICATED', 'This route needs a bearer token');
+      req.principal = await this.tokens.verify(token);
+      return true;
+    } catch (err) {
+      // Failed sign-ins count against the client address, so guessing tokens is limited too.
+      await this.rateLimits.take('anonymous', `address:${req.ip ?? 'unknown'}`);
+      throw err;
+    }
   }
 }
 

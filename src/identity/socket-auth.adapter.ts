@@ -3,8 +3,11 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/postgres-adapter';
 import { Pool } from 'pg';
 import type { Server, ServerOptions, Socket } from 'socket.io';
+import type { AppConfig } from '../config/app-config';
 import { DomainException } from '../errors/domain.exception';
+import { mapError } from '../errors/error-mapping';
 import { guardSocketPayloads } from '../http/socket-payload-guard';
+import type { RateLimitService } from '../rate-limit/rate-limit.service';
 import { bearerToken } from './auth.guard';
 import type { SocketData } from './principal-of';
 import { type TokenService } from './token.service';
@@ -16,6 +19,9 @@ export interface SocketAdapterOptions {
   postgresUrl?: string;
 }
 
+/** Events with a budget of their own (chat sends count in ConversationsService, for socket and REST alike). */
+const OWN_BUDGET = new Set(['message.send']);
+
 /**
  * Socket.IO with the same token check as HTTP, at the handshake, on every
  * namespace: a socket without a valid token never connects. The refusal
@@ -24,10 +30,14 @@ export interface SocketAdapterOptions {
  */
 export class SocketAuthAdapter extends IoAdapter {
   private pool?: Pool;
+  /** Open sockets per principal on this instance (SOCKETS_PER_PRINCIPAL_MAX). */
+  private readonly open = new Map<string, number>();
 
   constructor(
     app: INestApplicationContext,
     private readonly tokens: TokenService,
+    private readonly rateLimits: RateLimitService,
+    private readonly config: AppConfig,
     private readonly options: SocketAdapterOptions = {},
   ) {
     super(app);
@@ -64,15 +74,75 @@ export class SocketAuthAdapter extends IoAdapter {
     const fromAuth = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     const token = typeof fromAuth === 'string' ? fromAuth : bearerToken(socket.handshake.headers.authorization);
     try {
-      if (!token) throw new DomainException('UNAUTHENTICATED', 'Connect with a bearer token (auth.token)');
-      (socket.data as SocketData).principal = await this.tokens.verify(token);
+      this.checkOrigin(socket);
+      let principal;
+      try {
+        if (!token) throw new DomainException('UNAUTHENTICATED', 'Connect with a bearer token (auth.token)');
+        principal = await this.tokens.verify(token);
+      } catch (err) {
+        // Failed handshakes count against the address, like failed sign-ins over HTTP.
+        await this.rateLimits.take('anonymous', `address:${socket.handshake.address}`);
+        throw err;
+      }
+      const tracker = `${principal.kind}:${principal.subject}`;
+      this.admit(socket, tracker);
+      (socket.data as SocketData).principal = principal;
+      socket.use((packet, proceed) => void this.budget(socket, tracker, packet, proceed));
       next();
     } catch (err) {
       const body =
         err instanceof DomainException
-          ? { code: err.code, message: err.message }
+          ? mapError(err, '').body
           : { code: 'UNAUTHENTICATED', message: 'The connection could not be authenticated' };
       next(Object.assign(new Error(body.message), { data: body }));
+    }
+  }
+
+  /**
+   * Browsers send their page's origin: only the service's own, loopback and
+   * SOCKET_ALLOWED_ORIGINS may open a socket (another site's page could
+   * otherwise drive a signed-in customer's socket). Clients that are not
+   * browsers send none and carry their token.
+   */
+  private checkOrigin(socket: Socket): void {
+    const origin = socket.handshake.headers.origin;
+    if (!origin) return;
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new DomainException('ORIGIN_NOT_ALLOWED', 'This page may not open a connection to the service');
+    }
+    const host = socket.handshake.headers.host;
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    if (loopback || url.host === host || this.config.socketAllowedOrigins.includes(url.origin)) return;
+    throw new DomainException('ORIGIN_NOT_ALLOWED', 'This page may not open a connection to the service');
+  }
+
+  /** At most SOCKETS_PER_PRINCIPAL_MAX sockets per principal here, counted until each disconnects. */
+  private admit(socket: Socket, tracker: string): void {
+    const max = this.config.limits.socketsPerPrincipal;
+    const count = this.open.get(tracker) ?? 0;
+    if (count >= max) throw new DomainException('TOO_MANY_CONNECTIONS', `At most ${max} connections at once; close one first`);
+    this.open.set(tracker, count + 1);
+    socket.once('disconnect', () => {
+      const left = (this.open.get(tracker) ?? 1) - 1;
+      if (left <= 0) this.open.delete(tracker);
+      else this.open.set(tracker, left);
+    });
+  }
+
+  /** Every event but a chat send takes from the principal's budget, the same one REST requests use. */
+  private async budget(socket: Socket, tracker: string, packet: unknown[], proceed: (err?: Error) => void): Promise<void> {
+    if (OWN_BUDGET.has(packet[0] as string)) return proceed();
+    try {
+      await this.rateLimits.take('principal', tracker);
+      proceed();
+    } catch (err) {
+      const { body } = mapError(err, '');
+      const ack = packet[packet.length - 1];
+      socket.emit('exception', body);
+      if (typeof ack === 'function') (ack as (answer: unknown) => void)({ error: body });
     }
   }
 }

@@ -19,7 +19,7 @@ export interface MintOptions {
   subject: string;
   roles: Role[];
   locale?: string;
-  /** Lifetime in seconds; default 8 hours (a working day at the console). */
+  /** Lifetime in seconds; default 8 hours (a working day at the console), at most the holder's cap. */
   ttlSeconds?: number;
 }
 
@@ -54,6 +54,7 @@ export class TokenService {
           algorithms: ['HS256'],
           issuer: this.config.auth.issuer,
           audience: this.config.auth.audience,
+          ...this.timeChecks(),
         }));
       } else if (this.config.auth.oidc && header.alg && ASYMMETRIC_ALGS.includes(header.alg)) {
         const oidc = this.config.auth.oidc;
@@ -61,6 +62,7 @@ export class TokenService {
           algorithms: ASYMMETRIC_ALGS,
           issuer: oidc.issuer,
           audience: oidc.audience,
+          ...this.timeChecks(),
         }));
         rolesClaim = oidc.rolesClaim;
       } else {
@@ -69,14 +71,38 @@ export class TokenService {
     } catch (err) {
       if (err instanceof DomainException) throw err;
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired');
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp') throw unauthenticated('The access token has no expiry (exp)');
       throw unauthenticated('The access token is not valid');
     }
-    return toPrincipal(payload, rolesClaim);
+    const principal = toPrincipal(payload, rolesClaim);
+    this.checkLifetime(payload, principal);
+    return principal;
+  }
+
+  private timeChecks() {
+    return { requiredClaims: ['exp'], clockTolerance: this.config.auth.clockSkewSeconds };
+  }
+
+  /**
+   * A stolen token must not work for long: no `iat` in the future, and no
+   * lifetime (from `iat`, or from now) above the cap for its kind of holder.
+   */
+  private checkLifetime(payload: JWTPayload, principal: Principal): void {
+    const now = Math.floor(Date.now() / 1000);
+    const skew = this.config.auth.clockSkewSeconds;
+    const max = this.config.auth.maxLifetimeSeconds[principal.kind];
+    if (typeof payload.iat === 'number' && payload.iat > now + skew) throw unauthenticated('The access token was issued in the future (iat)');
+    const from = typeof payload.iat === 'number' ? Math.min(payload.iat, now) : now;
+    if (payload.exp! - from > max + skew) {
+      throw unauthenticated(`The access token lives longer than this service accepts (${Math.round(max / 3600)} h at most)`);
+    }
   }
 
   /** Mints an HS256 token with the configured secret (local tooling and demo tokens). */
   async mint(options: MintOptions): Promise<string> {
     if (!this.secret) throw new Error('JWT_SECRET is not configured; cannot mint tokens');
+    const max = this.config.auth.maxLifetimeSeconds[options.roles.includes('customer') ? 'customer' : 'staff'];
+    if ((options.ttlSeconds ?? 0) > max) throw new Error(`A token lives at most ${max / 3600} h here (STAFF_TOKEN_MAX_HOURS, CUSTOMER_TOKEN_MAX_HOURS)`);
     const claims: JWTPayload = { roles: options.roles };
     if (options.locale) claims.locale = options.locale;
     return new SignJWT(claims)

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { DomainException } from '../errors/domain.exception';
 import { uploadBody } from '../http/request-timeouts';
 import { Public } from '../identity/auth.decorators';
+import { RateLimitAs } from '../rate-limit/rate-limit.decorators';
 import { TelephonyEventDto } from './dto/telephony-event.dto';
 import { CONTENT_SHA256_HEADER, SIGNATURE_HEADER, STREAMED_BODY, TIMESTAMP_HEADER } from './telephony-signature';
 import { TelephonySignatureGuard } from './telephony-signature.guard';
@@ -14,6 +15,8 @@ const CALL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The phone system's webhook: authenticated by its HMAC signature, not by a bearer token. */
 @ApiTags('telephony')
+// One phone system sends every call's events from its address: a budget of its own.
+@RateLimitAs('webhook')
 @Controller('telephony')
 export class TelephonyController {
   constructor(private readonly telephony: TelephonyService) {}

@@ -201,7 +201,7 @@ describe('chat over Socket.IO (/chat)', () => {
     }
   });
 
-  it('limits the send rate per socket', async () => {
+  it('limits sends per sender, over all their sockets and REST together', async () => {
     const limited = await createTestApp({ env: { CHAT_RATE_LIMIT_BURST: '5', CHAT_RATE_LIMIT_PER_SECOND: '1' } });
     try {
       const customer = await ChatClient.connect(limited.url, await limited.token('customer'));
@@ -209,15 +209,28 @@ describe('chat over Socket.IO (/chat)', () => {
       const outcomes = await Promise.allSettled(
         Array.from({ length: 8 }, (_, i) => customer.call('message.send', { conversationId: conversation.id, clientMessageId: `b-${i}`, body: 'spam' })),
       );
-      const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o).reason as { code: string });
+      const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o).reason as { code: string; retryAfterSeconds?: number });
       // The customer may write before an agent takes it; five fit the burst, three are refused.
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
       expect(refused.map((r) => r.code)).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
-      // Another socket of the same customer has its own bucket.
+      expect(refused[0].retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      // A second socket of the same customer shares the budget, and so does REST.
       const second = await ChatClient.connect(limited.url, await limited.token('customer'));
-      await expect(second.call('message.send', { conversationId: conversation.id, clientMessageId: 'b-9', body: 'ok' })).resolves.toMatchObject({ seq: 6 });
+      await expect(second.call('message.send', { conversationId: conversation.id, clientMessageId: 'b-9', body: 'again' })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      const rest = await request(limited.url)
+        .post(`/conversations/${conversation.id}/messages`)
+        .set('Authorization', `Bearer ${await limited.token('customer')}`)
+        .send({ clientMessageId: 'b-10', body: 'over REST' })
+        .expect(429);
+      expect(rest.body).toMatchObject({ code: 'RATE_LIMITED' });
+      expect(Number(rest.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      // Another customer is not held back by it.
+      const other = await ChatClient.connect(limited.url, await limited.token('customer', 'customer-other'));
+      const { conversation: theirs } = await other.call<{ conversation: Conversation }>('conversation.open');
+      await expect(other.call('message.send', { conversationId: theirs.id, clientMessageId: 'o-1', body: 'hello' })).resolves.toMatchObject({ seq: 1 });
       customer.close();
       second.close();
+      other.close();
     } finally {
       await limited.close();
     }

@@ -36,6 +36,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export const RAISED_LIMITS: Record<string, string> = {
+  RATE_LIMIT_PER_MINUTE: '1000000',
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',
+  SOCKETS_PER_PRINCIPAL_MAX: '10000',
+  OPEN_CONVERSATIONS_PER_CUSTOMER_MAX: '10000',
+  CONSENT_REQUEST_COOLDOWN_SECONDS: '0',
+  CONSENT_REQUESTS_PER_CONVERSATION_MAX: '1000',
+};
+
 /** Boots the real AppModule on a database of its own, listening on a random local port. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
@@ -45,6 +54,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     DATA_DIR: dataDir,
     DATABASE_URL: database.url,
     LOG_LEVEL: 'debug',
+    // Suites act as a few principals many times over; the limits and caps are tested at their defaults in test/abuse.
+    ...RAISED_LIMITS,
     ...options.env,
   });
   const logs = new LogCapture();

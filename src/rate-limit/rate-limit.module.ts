@@ -1,0 +1,43 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD, Reflector } from '@nestjs/core';
+import { ThrottlerModule, ThrottlerStorageService } from '@nestjs/throttler';
+import { AppConfig } from '../config/app-config';
+import { bucketLimits } from './rate-limit.buckets';
+import { appliesTo, RateLimitGuard } from './rate-limit.guard';
+import { RateLimitService } from './rate-limit.service';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
+
+const GUARDED = ['principal', 'anonymous', 'webhook'] as const;
+
+/**
+ * Rate limits per principal, per client address and for the phone system,
+ * in this instance's memory or in Redis for several instances. Imported
+ * after IdentityModule, so its guard sees who is calling.
+ */
+@Global()
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => {
+        const limits = bucketLimits(config);
+        const reflector = new Reflector();
+        return {
+          storage: config.limits.store === 'redis' ? new RedisThrottlerStorage(config.limits.redisUrl!) : new ThrottlerStorageService(),
+          throttlers: GUARDED.map((name) => ({
+            name,
+            limit: limits[name].limit,
+            ttl: limits[name].ttlMs,
+            // A sliding window: a refused request does not extend the wait.
+            blockDuration: 0,
+            skipIf: (context) => !appliesTo(name, context, reflector),
+          })),
+          setHeaders: true,
+        };
+      },
+    }),
+  ],
+  providers: [RateLimitService, { provide: APP_GUARD, useClass: RateLimitGuard }],
+  exports: [RateLimitService],
+})
+export class RateLimitModule {}

@@ -1,0 +1,43 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ThrottlerStorage } from '@nestjs/throttler';
+import { createHash } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
+import { RetryLaterException } from '../errors/domain.exception';
+import { bucketLimits, type Bucket, type BucketLimit } from './rate-limit.buckets';
+
+const MESSAGES: Record<Bucket, string> = {
+  principal: 'Too many requests; wait a moment and try again',
+  anonymous: 'Too many requests from this address; wait a moment and try again',
+  webhook: 'Too many requests from the phone system; wait a moment and try again',
+  chat_send: 'Too many messages at once; wait a moment and resend with the same clientMessageId',
+};
+
+/**
+ * Takes one hit from a bucket for a tracker, or refuses with RATE_LIMITED and
+ * the seconds to wait. The REST guard, socket events and chat sends (socket
+ * and REST alike) all count here, in the one store the module configured.
+ */
+@Injectable()
+export class RateLimitService {
+  readonly limits: Record<Bucket, BucketLimit>;
+
+  constructor(
+    @Inject(ThrottlerStorage) private readonly storage: ThrottlerStorage,
+    config: AppConfig,
+  ) {
+    this.limits = bucketLimits(config);
+  }
+
+  async take(bucket: Bucket, tracker: string): Promise<void> {
+    const { limit, ttlMs } = this.limits[bucket];
+    const record = await this.storage.increment(rateLimitKey(bucket, tracker), ttlMs, limit, 0, bucket);
+    if (record.isBlocked) throw new RetryLaterException('RATE_LIMITED', MESSAGES[bucket], record.timeToBlockExpire);
+  }
+}
+
+/** Store keys never hold a subject or an address (R5.1): a hash of them. */
+export function rateLimitKey(bucket: Bucket, tracker: string): string {
+  return `${bucket}:${createHash('sha256').update(tracker).digest('base64url').slice(0, 32)}`;
+}
+
+export { MESSAGES as RATE_LIMIT_MESSAGES };
