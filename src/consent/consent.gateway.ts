@@ -19,6 +19,7 @@ import {
 import { ConsentService, userAgentEvidence } from './consent.service';
 import type { ConsentEventView } from './consent.views';
 import { AnswerConsentEvent, AskConsentEvent, ConversationConsentEvent, WithdrawConsentEvent } from './dto/consent.dto';
+import { safeErrorText } from '../logging/logger';
 
 /** What the agent's console and the customer's other screens see of a decision: no evidence, no token. */
 export interface ConsentOutcome {
@@ -66,12 +67,13 @@ export class ConsentGateway implements OnGatewayConnection {
     const principal = (socket.data as SocketData).principal;
     if (principal?.kind !== 'customer') return;
     const fromAuth = (socket.handshake.auth as { locale?: unknown } | undefined)?.locale;
-    const hint = typeof fromAuth === 'string' ? fromAuth : socket.handshake.headers['accept-language'];
+    const declared = typeof fromAuth === 'string';
+    const hint = declared ? fromAuth : socket.handshake.headers['accept-language'];
     if (!hint) return;
     void this.directory
       .participantFor(principal)
-      .then((customer) => this.directory.noteClientLocale(customer.id, hint))
-      .catch((err: unknown) => this.logger.warn(`could not note a client locale: ${err instanceof Error ? err.message : String(err)}`));
+      .then((customer) => this.directory.noteClientLocale(customer.id, hint, { declared }))
+      .catch((err: unknown) => this.logger.warn(`could not note a client locale: ${safeErrorText(err)}`));
   }
 
   @Roles('agent', 'admin')
@@ -128,7 +130,7 @@ export class ConsentGateway implements OnGatewayConnection {
         }
       }
     } catch (err) {
-      this.logger.warn(`could not find the conversations a withdrawal concerns: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.warn(`could not find the conversations a withdrawal concerns: ${safeErrorText(err)}`);
     }
     this.server.to(audience).emit('consent.withdrawn', outcomeOf(e.event));
   }

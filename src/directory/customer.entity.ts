@@ -2,9 +2,13 @@ import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn,
 
 /**
  * A data subject: someone who contacts support (R3.1). `subject` is the
- * identity provider's subject, or `caller:<hash>` for a caller not yet known.
+ * identity provider's subject (source `token`), or `caller:<hash>` for a
+ * caller the phone system reported (source `phone`). The two are separate
+ * namespaces: no token's subject can ever name a caller's row.
  */
 @Entity('customers')
+@Index('UQ_customers_source_subject', ['subjectSource', 'subject'], { unique: true })
+@Check('CHK_customers_subject_source', `"subject_source" IN ('token', 'phone')`)
 @Check('CHK_customers_locale', `"locale" ~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'`)
 @Check('CHK_customers_country', `"country" ~ '^[A-Z]{2}$'`)
 @Check('CHK_customers_client_locale', `length("client_locale") <= 200`)
@@ -12,9 +16,11 @@ export class CustomerEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
-  @Index('UQ_customers_subject', { unique: true })
   @Column({ type: 'text' })
   subject: string;
+
+  @Column({ name: 'subject_source', type: 'text', default: 'token' })
+  subjectSource: 'token' | 'phone';
 
   @Column({ name: 'display_name', type: 'text', nullable: true })
   displayName: string | null;
@@ -45,6 +51,10 @@ export class CustomerEntity {
   /** The Accept-Language their client last sent (handshake or request), for prompts sent to them. */
   @Column({ name: 'client_locale', type: 'text', nullable: true })
   clientLocale: string | null;
+
+  /** `declared`: the app named its language (socket `auth.locale`); a browser's Accept-Language does not replace that. */
+  @Column({ name: 'client_locale_declared', type: 'boolean', default: false })
+  clientLocaleDeclared: boolean;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

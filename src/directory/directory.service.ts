@@ -41,7 +41,7 @@ export class DirectoryService {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<string> {
     const rows = await manager.query<{ id: string }[]>(
-      `INSERT INTO customers (subject, phone_hash, phone_masked) VALUES ($1, $2, $3)
+      `INSERT INTO customers (subject_source, subject, phone_hash, phone_masked) VALUES ('phone', $1, $2, $3)
        ON CONFLICT (phone_hash) WHERE phone_hash IS NOT NULL DO UPDATE SET phone_masked = EXCLUDED.phone_masked
        RETURNING id`,
       [`caller:${phoneHash.slice(0, 32)}`, phoneHash, phoneMasked],
@@ -66,8 +66,8 @@ export class DirectoryService {
   private async upsertCustomer(subject: string, locale: string | undefined, manager: EntityManager = this.dataSource.manager): Promise<string> {
     // R2.1: the app's language setting (token locale) is the profile's; without one it stays unset (R2.2 applies later).
     const rows = await manager.query<{ id: string }[]>(
-      `INSERT INTO customers (subject, locale) VALUES ($1, $2)
-       ON CONFLICT (subject) DO UPDATE SET locale = COALESCE($2, customers.locale)
+      `INSERT INTO customers (subject_source, subject, locale) VALUES ('token', $1, $2)
+       ON CONFLICT (subject_source, subject) DO UPDATE SET locale = COALESCE($2, customers.locale)
        RETURNING id`,
       [subject, locale ? normaliseLocale(locale) : null],
     );
@@ -85,15 +85,22 @@ export class DirectoryService {
   }
 
   /**
-   * Remembers the Accept-Language a customer's client sent (socket handshake or
-   * request), so prompts an agent sends them later are in that language when
-   * their profile names none. Written only when it changed.
+   * Remembers the language a customer's client sent (socket handshake or
+   * request), so prompts an agent sends them later and their privacy page are
+   * in that language when their profile names none (R2.1). Written only when it changed.
    */
-  async noteClientLocale(customerId: string, acceptLanguage: string | undefined): Promise<void> {
-    const value = acceptLanguage?.trim().slice(0, 200);
-    if (!value) return;
-    // Not cached here: another instance may have written another value since.
-    await this.dataSource.query(`UPDATE customers SET client_locale = $2 WHERE id = $1 AND client_locale IS DISTINCT FROM $2`, [customerId, value]);
+  async noteClientLocale(customerId: string, acceptLanguage: string | undefined, options: { declared?: boolean } = {}): Promise<void> {
+    const value = acceptLanguage?.trim();
+    // Language tags, q-values and separators only: anything else is not a language and is not kept.
+    if (!value || value.length > 200 || !/^[A-Za-z0-9*,;=. -]+$/.test(value)) return;
+    const declared = options.declared === true;
+    // Not cached here: another instance may have written another value since. A language the app
+    // declared is the customer's choice; a browser's Accept-Language only fills in when none was declared.
+    await this.dataSource.query(
+      `UPDATE customers SET client_locale = $2, client_locale_declared = $3
+        WHERE id = $1 AND (client_locale IS DISTINCT FROM $2 OR client_locale_declared <> $3) AND ($3 OR NOT client_locale_declared)`,
+      [customerId, value, declared],
+    );
   }
 
   /** The customer's own choice of language and country (their profile). */

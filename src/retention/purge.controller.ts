@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ArtifactsService } from '../artifacts/artifacts.service';
 import { auditActor, AuditService } from '../audit/audit.service';
@@ -7,6 +7,7 @@ import { BooleanQuery, LimitQuery } from '../http/query-decorators';
 import { Clock } from '../clock/clock';
 import { DomainException } from '../errors/domain.exception';
 import { DirectoryService } from '../directory/directory.service';
+import { resolveLocale } from '../i18n/locale';
 import { CurrentPrincipal, Roles } from '../identity/auth.decorators';
 import type { Principal } from '../identity/principal';
 import { PurgeService } from './purge.service';
@@ -95,7 +96,11 @@ export class PurgeController {
 
   @Get('me/purged')
   @Roles('customer')
-  async mine(@CurrentPrincipal() principal: Principal) {
-    return this.artifacts.purgeReport((await this.directory.participantFor(principal)).id);
+  async mine(@CurrentPrincipal() principal: Principal, @Headers('accept-language') acceptLanguage?: string) {
+    const customer = await this.directory.participantFor(principal);
+    // R2.1: in the customer's own language, as their privacy page is.
+    const hints = await this.directory.localeHints(customer.id);
+    const locale = resolveLocale({ ...hints, client: hints.client ?? acceptLanguage });
+    return this.artifacts.purgeReport(customer.id, { locale: locale.text });
   }
 }

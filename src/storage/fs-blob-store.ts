@@ -17,6 +17,7 @@ import {
   type PutBlobResult,
 } from './blob-store';
 import { HashingStream } from './hashing-stream';
+import { safeErrorText } from '../logging/logger';
 
 interface Sidecar {
   contentType: string;
@@ -43,6 +44,12 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(key: string, body: Readable, options: PutBlobOptions): Promise<PutBlobResult> {
+    return this.write(key, body, options).catch((err: unknown) => {
+      throw storeError(err);
+    });
+  }
+
+  private async write(key: string, body: Readable, options: PutBlobOptions): Promise<PutBlobResult> {
     const target = this.objectPath(key);
     assertValidMetadata(options.metadata);
     await mkdir(this.tmp, { recursive: true });
@@ -104,7 +111,7 @@ export class FsBlobStore implements BlobStore {
         await this.pruneEmptyDirs(dirname(this.metaPath(key)), this.meta);
         result.deleted.push(key);
       } catch (err) {
-        result.failed.push({ key, reason: err instanceof Error ? err.message : String(err) });
+        result.failed.push({ key, reason: safeErrorText(err) });
       }
     }
     return result;
@@ -194,4 +201,10 @@ function ifMissing<T>(fallback: T): (err: unknown) => T {
 
 async function unlinkQuietly(path: string): Promise<void> {
   await unlink(path).catch(ifMissing(undefined));
+}
+
+/** The disk failing (unwritable, full, gone) is the store being unavailable (503), not a fault of ours (500). */
+function storeError(err: unknown): unknown {
+  if (err instanceof DomainException || typeof (err as { syscall?: unknown })?.syscall !== 'string') return err;
+  return new DomainException('BLOB_STORE_UNAVAILABLE', 'The blob store could not complete the request', undefined, { cause: err });
 }

@@ -18,6 +18,7 @@ import type { ConversationRow } from '../conversations/conversation.views';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { TelephonyEventDto } from './dto/telephony-event.dto';
 import { hashPhoneNumber, maskPhoneNumber } from './telephony-signature';
+import { safeErrorText } from '../logging/logger';
 
 interface CallRow {
   id: string;
@@ -209,7 +210,7 @@ export class TelephonyService {
         } satisfies RecordingStopEvent);
       }
     } catch (err) {
-      this.logger.error(`could not stop recordings after a withdrawal: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.error(`could not stop recordings after a withdrawal: ${safeErrorText(err)}`);
     }
   }
 
@@ -283,7 +284,7 @@ export class TelephonyService {
   private async callFor(manager: EntityManager, providerCallId: string): Promise<CallRow> {
     const rows = await manager.query<CallRow[]>(`SELECT * FROM calls WHERE provider_call_id = $1 FOR UPDATE`, [providerCallId]);
     // Rolled back with the event id, so the phone system's retry after call.started is applied.
-    if (!rows[0]) throw new DomainException('NOT_FOUND', 'No call with this id has started');
+    if (!rows[0]) throw new DomainException('CALL_NOT_FOUND', 'No call with this id has started');
     return rows[0];
   }
 
