@@ -81,3 +81,13 @@ describe('inspectContent for diagnostics (R3.2: what the purpose collects)', () 
     await expect(inspectContent(Readable.from([regExport]), 'fix.reg')).rejects.toMatchObject({ code: 'BLOCKED_FILE_TYPE' });
   });
 });
+
+describe('inspectContent on a stream that is already gone', () => {
+  it('fails at once instead of waiting for data that never comes', async () => {
+    const source = new Readable({ read() {} });
+    source.on('error', () => undefined);
+    source.destroy(new Error('client went away'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(inspectContent(source, 'x.txt')).rejects.toThrow('client went away');
+  });
+});

@@ -91,6 +91,8 @@ function readHead(source: Readable, size: number): Promise<Buffer> {
     source.once('error', done);
     source.once('close', onClose);
     if (source.readableEnded) done();
+    // Already destroyed: no event will come again, so answer now rather than wait forever.
+    else if (source.destroyed) done(source.errored ?? new Error('the upload ended early'));
   });
 }
 
