@@ -20,6 +20,7 @@ import { BLOB_STORE, type BlobStore } from '../storage/blob-store';
 import type { ArtifactKind } from './artifact.entity';
 import { toArtifactView, type ArtifactRow, type ArtifactView } from './artifact.views';
 import { inspectContent, sanitizeFileName, SizeLimit } from './content-inspection';
+import { safeErrorText } from '../logging/logger';
 
 export interface PurgeCandidate {
   id: string;
@@ -313,7 +314,7 @@ export class ArtifactsService {
       if (result.failed.length > 0) throw new Error(result.failed[0].reason);
       await this.dataSource.query(`DELETE FROM artifacts WHERE id = $1 AND state = 'pending'`, [id]);
     } catch (err) {
-      this.logger.warn(`capture ${id} left pending, its object could not be checked: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.warn(`capture ${id} left pending, its object could not be checked: ${safeErrorText(err)}`);
     }
   }
 

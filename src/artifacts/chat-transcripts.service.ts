@@ -6,6 +6,7 @@ import { CONVERSATION_EVENTS, type ConversationChangedEvent } from '../conversat
 import type { ConversationView } from '../conversations/conversation.views';
 import { ConversationsService } from '../conversations/conversations.service';
 import { ArtifactsService } from './artifacts.service';
+import { safeErrorText } from '../logging/logger';
 
 /** A transcript is written by the service itself; far above any real chat. */
 const TRANSCRIPT_MAX_BYTES = 512 * 1024 * 1024;
@@ -33,7 +34,7 @@ export class ChatTranscriptsService implements BeforeApplicationShutdown {
   onClosed({ conversation }: ConversationChangedEvent): Promise<void> {
     if (conversation.channel !== 'chat') return Promise.resolve();
     const work = this.write(conversation)
-      .catch((err: unknown) => this.logger.error(`transcript of a closed chat not written: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) => this.logger.error(`transcript of a closed chat not written: ${safeErrorText(err)}`))
       .finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
     return work;

@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { ADVISORY_LOCKS } from '../database/advisory-locks';
 import { RuntimeOptions } from '../runtime-options';
 import { ArtifactsService } from './artifacts.service';
+import { safeErrorText } from '../logging/logger';
 
 const JOB = 'artifacts-pending-cleanup';
 const EVERY_MS = 10 * 60_000;
@@ -43,7 +44,7 @@ export class PendingCleanupJob implements OnApplicationBootstrap, BeforeApplicat
 
   run(): Promise<void> {
     this.running ??= this.once()
-      .catch((err: unknown) => this.logger.error(`pending cleanup failed: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) => this.logger.error(`pending cleanup failed: ${safeErrorText(err)}`))
       .finally(() => (this.running = undefined));
     return this.running;
   }

@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { RuntimeOptions } from '../runtime-options';
 import { ConsentService } from './consent.service';
+import { safeErrorText } from '../logging/logger';
 
 const JOB = 'consent-expiry';
 
@@ -40,7 +41,7 @@ export class ConsentExpiryJob implements OnApplicationBootstrap, BeforeApplicati
     this.running ??= this.consent
       .expireDue()
       .then(() => undefined)
-      .catch((err: unknown) => this.logger.error(`consent expiry sweep failed: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) => this.logger.error(`consent expiry sweep failed: ${safeErrorText(err)}`))
       .finally(() => (this.running = undefined));
     return this.running;
   }

@@ -19,6 +19,7 @@ import type { ConversationView, MessageView } from './conversation.views';
 import { ConversationsService } from './conversations.service';
 import { ConversationRefEvent, JoinConversationEvent, parseSendMessageEvent } from './dto/conversation.dto';
 import { rooms } from './chat-rooms';
+import { safeErrorText } from '../logging/logger';
 
 interface ChatSocketData extends SocketData {
   participant?: Promise<Participant>;
@@ -152,7 +153,7 @@ export class ChatGateway implements OnGatewayConnection {
         if (conversation.assignedAgentId) audience.push(rooms.participant(conversation.assignedAgentId));
         this.server.to(audience).emit('recording.stop', event);
       })
-      .catch((err: unknown) => this.logger.error(`recording.stop not delivered: ${err instanceof Error ? err.message : String(err)}`));
+      .catch((err: unknown) => this.logger.error(`recording.stop not delivered: ${safeErrorText(err)}`));
   }
 
   @OnEvent(CONVERSATION_EVENTS.closed)

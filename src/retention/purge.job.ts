@@ -9,6 +9,7 @@ import { ConsentService } from '../consent/consent.service';
 import { RuntimeOptions } from '../runtime-options';
 import { PurgeService } from './purge.service';
 import type { PurgeTrigger } from './purge-run.entity';
+import { safeErrorText } from '../logging/logger';
 
 const JOB = 'purge';
 const RECONCILE_JOB = 'reconcile';
@@ -61,7 +62,7 @@ export class PurgeJob implements OnApplicationBootstrap, BeforeApplicationShutdo
     const work = this.purge
       .run({ trigger })
       .catch((err: unknown) => {
-        this.logger.error(`purge failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.error(`purge failed: ${safeErrorText(err)}`);
         return undefined;
       })
       .finally(() => this.inFlight.delete(work));
@@ -81,7 +82,7 @@ export class PurgeJob implements OnApplicationBootstrap, BeforeApplicationShutdo
         return report;
       })
       .catch((err: unknown) => {
-        this.logger.error(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.error(`reconcile failed: ${safeErrorText(err)}`);
         return undefined;
       })
       .finally(() => this.inFlight.delete(work));
@@ -103,7 +104,7 @@ export class PurgeJob implements OnApplicationBootstrap, BeforeApplicationShutdo
         await new Promise((resolve) => setTimeout(resolve, WITHDRAWAL_RETRY_MS).unref());
       }
     } catch (err) {
-      this.logger.error(`purge after a withdrawal failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.error(`purge after a withdrawal failed: ${safeErrorText(err)}`);
     }
   }
 }

@@ -13,6 +13,7 @@ import { BLOB_STORE, type BlobStore } from '../storage/blob-store';
 import { conversationHeldCondition } from './legal-holds.service';
 import { RetentionPoliciesService } from './retention-policies.service';
 import type { PurgeFailure, PurgeStatus, PurgeTotal, PurgeTrigger } from './purge-run.entity';
+import { safeErrorText } from '../logging/logger';
 
 const BATCH = 500;
 /** How many keys or ids a reconcile report names; it counts them all. */
@@ -343,8 +344,8 @@ export class PurgeService {
       }
     } catch (err) {
       status = 'failed';
-      failures.push({ artifactId: '*', reason: err instanceof Error ? err.message : String(err) });
-      this.logger.error(`purge run failed: ${err instanceof Error ? err.message : String(err)}`);
+      failures.push({ artifactId: '*', reason: safeErrorText(err) });
+      this.logger.error(`purge run failed: ${safeErrorText(err)}`);
     }
     if (status === 'completed' && failures.length > 0) status = 'partial';
     const totalList = [...totals.values()];
