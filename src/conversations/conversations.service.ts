@@ -57,7 +57,8 @@ export class ConversationsService {
   /** Stores a message; resolves with its sequence number once committed (see MessageWriter). */
   async send(sender: Participant, conversationId: string, clientMessageId: string, body: string): Promise<SendResult> {
     // One budget per sender, over every socket and REST alike (CHAT_RATE_LIMIT_*).
-    await this.rateLimits.take('chat_send', sender.id);
+    const limited = this.rateLimits.take('chat_send', sender.id);
+    if (limited) await limited;
     const max = this.config.chat.maxMessageLength;
     if (body.length > max) {
       throw new DomainException('MESSAGE_TOO_LONG', `A message holds at most ${max} characters (this one has ${body.length})`);

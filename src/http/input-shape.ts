@@ -32,6 +32,7 @@ export function jsonTextDepth(text: Buffer): number {
  * their JSON text). Iterative: the check itself cannot overflow the stack.
  */
 export function assertInputShape(value: unknown, maxBytes: number): void {
+  if (flatSize(value) <= maxBytes) return;
   const stack: Array<[unknown, number]> = [[value, 1]];
   let size = 0;
   while (stack.length > 0) {
@@ -51,6 +52,30 @@ export function assertInputShape(value: unknown, maxBytes: number): void {
     }
     if (size > maxBytes) throw new DomainException('PAYLOAD_TOO_LARGE', `The payload is larger than ${Math.floor(maxBytes / 1024)} KB`);
   }
+}
+
+/**
+ * The common case, checked without allocating (every chat message passes
+ * here): a list of primitives and objects whose values are all primitives.
+ * Anything nested deeper answers Infinity, and the full walk decides.
+ */
+function flatSize(value: unknown): number {
+  if (!Array.isArray(value)) return Infinity;
+  let size = 0;
+  for (const item of value as unknown[]) {
+    if (typeof item === 'string') size += item.length + 2;
+    else if (typeof item !== 'object' || item === null) size += 8;
+    else if (Array.isArray(item) || ArrayBuffer.isView(item)) return Infinity;
+    else {
+      for (const key in item) {
+        if (!Object.prototype.hasOwnProperty.call(item, key)) continue;
+        const v = (item as Record<string, unknown>)[key];
+        if (typeof v === 'object' && v !== null) return Infinity;
+        size += key.length + 3 + (typeof v === 'string' ? v.length + 2 : 8);
+      }
+    }
+  }
+  return size;
 }
 
 export function tooDeep(): DomainException {

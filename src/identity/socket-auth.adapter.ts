@@ -87,7 +87,7 @@ export class SocketAuthAdapter extends IoAdapter {
       const tracker = `${principal.kind}:${principal.subject}`;
       this.admit(socket, tracker);
       (socket.data as SocketData).principal = principal;
-      socket.use((packet, proceed) => void this.budget(socket, tracker, packet, proceed));
+      socket.use((packet, proceed) => (OWN_BUDGET.has(packet[0] as string) ? proceed() : void this.budget(socket, tracker, packet, proceed)));
       next();
     } catch (err) {
       const body =
@@ -134,7 +134,6 @@ export class SocketAuthAdapter extends IoAdapter {
 
   /** Every event but a chat send takes from the principal's budget, the same one REST requests use. */
   private async budget(socket: Socket, tracker: string, packet: unknown[], proceed: (err?: Error) => void): Promise<void> {
-    if (OWN_BUDGET.has(packet[0] as string)) return proceed();
     try {
       await this.rateLimits.take('principal', tracker);
       proceed();

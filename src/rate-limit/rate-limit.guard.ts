@@ -31,7 +31,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
-    return rateLimitKey(name as Bucket, tracker);
+    return rateLimitKey(this.storageService, name as Bucket, tracker);
   }
 
   protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {

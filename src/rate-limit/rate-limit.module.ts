@@ -1,10 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
-import { ThrottlerModule, ThrottlerStorageService } from '@nestjs/throttler';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { bucketLimits } from './rate-limit.buckets';
 import { appliesTo, RateLimitGuard } from './rate-limit.guard';
 import { RateLimitService } from './rate-limit.service';
+import { MemoryThrottlerStorage } from './memory-throttler.storage';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 const GUARDED = ['principal', 'anonymous', 'webhook'] as const;
@@ -23,7 +24,7 @@ const GUARDED = ['principal', 'anonymous', 'webhook'] as const;
         const limits = bucketLimits(config);
         const reflector = new Reflector();
         return {
-          storage: config.limits.store === 'redis' ? new RedisThrottlerStorage(config.limits.redisUrl!) : new ThrottlerStorageService(),
+          storage: config.limits.store === 'redis' ? new RedisThrottlerStorage(config.limits.redisUrl!) : new MemoryThrottlerStorage(),
           throttlers: GUARDED.map((name) => ({
             name,
             limit: limits[name].limit,

@@ -3,6 +3,8 @@ import { ThrottlerStorage } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { RetryLaterException } from '../errors/domain.exception';
+import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import { MemoryThrottlerStorage } from './memory-throttler.storage';
 import { bucketLimits, type Bucket, type BucketLimit } from './rate-limit.buckets';
 
 const MESSAGES: Record<Bucket, string> = {
@@ -28,15 +30,22 @@ export class RateLimitService {
     this.limits = bucketLimits(config);
   }
 
-  async take(bucket: Bucket, tracker: string): Promise<void> {
+  /** Answers at once (no promise) from memory: a chat send pays for nothing more than a map lookup. */
+  take(bucket: Bucket, tracker: string): Promise<void> | void {
     const { limit, ttlMs } = this.limits[bucket];
-    const record = await this.storage.increment(rateLimitKey(bucket, tracker), ttlMs, limit, 0, bucket);
-    if (record.isBlocked) throw new RetryLaterException('RATE_LIMITED', MESSAGES[bucket], record.timeToBlockExpire);
+    const key = rateLimitKey(this.storage, bucket, tracker);
+    if (this.storage instanceof MemoryThrottlerStorage) return refuseIfBlocked(bucket, this.storage.hit(key, ttlMs, limit));
+    return this.storage.increment(key, ttlMs, limit, 0, bucket).then((record) => refuseIfBlocked(bucket, record));
   }
 }
 
-/** Store keys never hold a subject or an address (R5.1): a hash of them. */
-export function rateLimitKey(bucket: Bucket, tracker: string): string {
+function refuseIfBlocked(bucket: Bucket, record: ThrottlerStorageRecord): void {
+  if (record.isBlocked) throw new RetryLaterException('RATE_LIMITED', MESSAGES[bucket], record.timeToBlockExpire);
+}
+
+/** The key of a tracker's counter: as it is in memory; hashed for a shared store, which never holds a subject or an address (R5.1). */
+export function rateLimitKey(storage: ThrottlerStorage, bucket: Bucket, tracker: string): string {
+  if (storage instanceof MemoryThrottlerStorage) return `${bucket}:${tracker}`;
   return `${bucket}:${createHash('sha256').update(tracker).digest('base64url').slice(0, 32)}`;
 }
 
