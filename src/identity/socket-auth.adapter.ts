@@ -87,7 +87,7 @@ export class SocketAuthAdapter extends IoAdapter {
       const tracker = `${principal.kind}:${principal.subject}`;
       this.admit(socket, tracker);
       (socket.data as SocketData).principal = principal;
-      socket.use((packet, proceed) => (OWN_BUDGET.has(packet[0] as string) ? proceed() : void this.budget(socket, tracker, packet, proceed)));
+      socket.use((packet, proceed) => (OWN_BUDGET.has(packet[0]) ? proceed() : void this.budget(socket, tracker, packet, proceed)));
       next();
     } catch (err) {
       const body =
