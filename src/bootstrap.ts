@@ -60,9 +60,10 @@ export async function startService(config: AppConfig, options: StartOptions = {}
   // The process's own output (warnings, crashes, libraries' debug lines) goes through the logger too (R5.1).
   if (!options.logStream) routeProcessOutput(logger);
   const { url: databaseUrl, embedded } = await resolveDatabase(config, logger);
+  let app: NestExpressApplication | undefined;
   try {
     const root = AppModule.register({ config, databaseUrl, logger });
-    const app = await NestFactory.create<NestExpressApplication>(
+    app = await NestFactory.create<NestExpressApplication>(
       options.imports?.length ? { module: ServiceWithExtras, imports: [root, ...options.imports] } : root,
       { bufferLogs: true, rawBody: true },
     );
@@ -70,7 +71,11 @@ export async function startService(config: AppConfig, options: StartOptions = {}
     // Copies of `debug` loaded with the app's modules.
     if (!options.logStream) routeDebugOutput(logger);
     const dataSource = app.get(DataSource);
-    await app.listen(config.http.port, config.http.host);
+    await app.listen(config.http.port, config.http.host).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code !== 'EADDRINUSE') throw err;
+      // The address is the operator's own setting, but the log scrubber would mask it: say which setting to change.
+      throw new Error(`port ${config.http.port} is already in use on this host; set PORT (or HOST) to another`);
+    });
     const address = app.getHttpServer().address() as { port: number };
     const host = ['0.0.0.0', '::', '', '127.0.0.1'].includes(config.http.host) ? 'localhost' : config.http.host;
     const url = `http://${host}:${address.port}`;
@@ -80,20 +85,23 @@ export async function startService(config: AppConfig, options: StartOptions = {}
       );
     }
     let closing: Promise<void> | undefined;
+    const running = app;
     return {
-      app,
+      app: running,
       logger,
       url,
       embedded,
       close: () =>
         (closing ??= (async () => {
-          await app.close();
+          await running.close();
           // The pool must be gone before the embedded PostgreSQL stops, or its idle clients are cut off.
           if (dataSource.isInitialized) await dataSource.destroy();
           await embedded?.stop();
         })()),
     };
   } catch (err) {
+    // Connections first, then the server they point at (stopping PostgreSQL under an open pool alarms the log).
+    await app?.close().catch(() => undefined);
     await embedded?.stop();
     throw err;
   }

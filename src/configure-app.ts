@@ -1,4 +1,4 @@
-import { ValidationPipe } from '@nestjs/common';
+import { type LoggerService, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
@@ -19,22 +19,23 @@ import { VERSION } from './version';
 
 /** Everything applied to the Nest application, shared by main.ts and the end-to-end tests. */
 export function configureApp(app: NestExpressApplication): void {
-  app.useLogger(app.get(Logger));
+  app.useLogger(quietStartup(app.get(Logger)));
   app.flushLogs();
   app.disable('x-powered-by');
   const config = app.get(AppConfig);
   // Behind a load balancer the client address is in X-Forwarded-For: per-address limits need the real one.
   app.set('trust proxy', config.http.trustProxyHops);
   app.use(helmet());
-  // Before Nest's own parsers: a body has REQUEST_TIMEOUT_SECONDS to arrive (uploads opt out), JSON a depth limit.
-  app.use(requestTimeouts(config.timeouts));
-  app.use(jsonBodyParser());
-  app.getHttpServer().on('clientError', answerClientError);
   // Answers may hold personal data: no cache, shared or private, keeps a copy (downloads say so themselves).
+  // First, so a body refused while it is read carries it too.
   app.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  // Before Nest's own parsers: a body has REQUEST_TIMEOUT_SECONDS to arrive (uploads opt out), JSON a depth limit.
+  app.use(requestTimeouts(config.timeouts));
+  app.use(jsonBodyParser());
+  app.getHttpServer().on('clientError', answerClientError);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   // Node ends any request after 5 minutes; a 1 GB diagnostics bundle or recording on a slow line needs longer.
   app.getHttpServer().requestTimeout = 3_600_000;
@@ -71,5 +72,20 @@ function staffOnly(tokens: TokenService) {
         res.status(status).json(body);
       },
     );
+  };
+}
+
+/** Nest's start-up lists every module, route and socket event at info: a hundred lines that hide the few that matter. */
+const STARTUP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'WebSocketsController']);
+
+function quietStartup(logger: Logger): LoggerService {
+  return {
+    log: (message: unknown, ...rest: unknown[]) =>
+      STARTUP_CONTEXTS.has(String(rest[rest.length - 1])) ? logger.debug(message, ...rest) : logger.log(message, ...rest),
+    error: (message: unknown, ...rest: unknown[]) => logger.error(message, ...rest),
+    warn: (message: unknown, ...rest: unknown[]) => logger.warn(message, ...rest),
+    debug: (message: unknown, ...rest: unknown[]) => logger.debug(message, ...rest),
+    verbose: (message: unknown, ...rest: unknown[]) => logger.verbose(message, ...rest),
+    fatal: (message: unknown, ...rest: unknown[]) => logger.fatal(message, ...rest),
   };
 }

@@ -12,7 +12,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
 
   const service = await startService(config);
-  service.logger.info({ url: service.url }, `listening on ${service.url}`);
+  const docs = config.apiDocs === 'off' ? '' : `API docs: ${service.url}/docs, `;
+  service.logger.info({ url: service.url }, `listening on ${service.url} (${docs}readiness: ${service.url}/health/ready)`);
 
   let shuttingDown = false;
   const shutdown = (signal: NodeJS.Signals) => {

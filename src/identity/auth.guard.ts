@@ -18,7 +18,11 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, [ctx.getHandler(), ctx.getClass()])) return true;
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, [ctx.getHandler(), ctx.getClass()])) {
+      // Open to anyone; a valid token still says who is calling, so the caller's own budget counts, not the address's.
+      if (ctx.getType() === 'http') await this.identifyIfSigned(ctx.switchToHttp().getRequest<Request & AuthenticatedRequest>());
+      return true;
+    }
     if (ctx.getType() === 'ws') {
       // Sockets are authenticated once, at the handshake (SocketAuthAdapter).
       if (principalOf(ctx)) return true;
@@ -35,6 +39,11 @@ export class AuthGuard implements CanActivate {
       await this.rateLimits.take('anonymous', `address:${req.ip ?? 'unknown'}`);
       throw err;
     }
+  }
+
+  private async identifyIfSigned(req: Request & AuthenticatedRequest): Promise<void> {
+    const token = bearerToken(req.headers.authorization);
+    if (token) req.principal = await this.tokens.verify(token).catch(() => undefined);
   }
 }
 

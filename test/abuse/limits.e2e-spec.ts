@@ -77,6 +77,8 @@ describe('abuse: limits and caps', () => {
       const refused = await request(app.url).get('/consent/purposes').expect(429);
       expect(refused.body.code).toBe('RATE_LIMITED');
       await request(app.url).get('/me').set(auth('not-a-token')).expect(429);
+      // A signed-in caller on the same address counts against their own budget, also on open routes.
+      await request(app.url).get('/privacy').set(auth(await app.token('customer', 'cust-same-address'))).expect(200);
       for (let i = 0; i < 10; i++) await request(app.url).get('/health').expect(200);
     });
   });

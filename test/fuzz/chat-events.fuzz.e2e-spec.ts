@@ -168,4 +168,10 @@ describe('fuzz: every /chat event acknowledges every call, malformed or not', ()
       });
     }
   });
+
+  it('answers an event no handler takes, instead of leaving the call hanging', async () => {
+    for (const event of ['nope', 'message.sendx', '__proto__', 'constructor', ' conversation.open']) {
+      await expect(call(clients.agent.socket, event, [{ x: 1 }])).resolves.toEqual({ error: { code: 'UNKNOWN_EVENT', message: 'There is no such event' } });
+    }
+  });
 });
