@@ -50,7 +50,6 @@ export class AppModule {
         DatabaseModule.register({ url: runtime.databaseUrl, runMigrations: runtime.runMigrations ?? true }),
         StorageModule,
         IdentityModule,
-        // After IdentityModule: its guard counts per signed-in principal.
         RateLimitModule,
         HealthModule,
         SystemModule,

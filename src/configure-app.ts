@@ -43,7 +43,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.useWebSocketAdapter(new SocketAuthAdapter(app, app.get(TokenService), app.get(RateLimitService), config, { postgresUrl }));
   if (config.apiDocs === 'off') return;
   // In production the route map is for staff only (or for nobody): API_DOCS.
-  if (config.apiDocs === 'staff') app.use(['/docs', '/docs/json'], staffOnly(app.get(TokenService)));
+  // Everything the document is served as lives under /docs (UI, JSON, YAML), so one guard covers it.
+  if (config.apiDocs === 'staff') app.use('/docs', staffOnly(app.get(TokenService)));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -54,7 +55,7 @@ export function configureApp(app: NestExpressApplication): void {
       .addSecurityRequirements('bearer')
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
 }
 
 /** Middleware for routes outside Nest's guards: a valid staff token, or 401/403 with the usual body. */

@@ -135,10 +135,13 @@ export class ConsentService {
     const requests = await this.dataSource.transaction(async (manager) => {
       // Held while asking, so an admin cannot retire a purpose halfway.
       await this.lockPurposes(manager, codes, 'FOR SHARE');
+      // One open question per conversation and purpose, also when two agents ask at once. Taken in one
+      // order whatever order the purposes were named in: two requests naming them differently would deadlock.
+      for (const code of [...codes].sort()) {
+        await manager.query(`SELECT pg_advisory_xact_lock(hashtext('consent-request:' || $1 || ':' || $2))`, [conversationId, code]);
+      }
       const out: RequestRow[] = [];
       for (const code of codes) {
-        // One open question per conversation and purpose, also when two agents ask at once.
-        await manager.query(`SELECT pg_advisory_xact_lock(hashtext('consent-request:' || $1 || ':' || $2))`, [conversationId, code]);
         const open = await manager.query<RequestRow[]>(
           `SELECT * FROM consent_requests WHERE conversation_id = $1 AND purpose = $2 AND status = 'pending' FOR UPDATE`,
           [conversationId, code],

@@ -1,7 +1,9 @@
-import { ArgumentsHost, Catch, type ExceptionFilter, Logger, UseFilters } from '@nestjs/common';
+import { ArgumentsHost, Catch, type ExceptionFilter, Logger, NotFoundException, Optional, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io';
+import { addressTracker } from '../rate-limit/client-address';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { mapError } from './error-mapping';
 
 /**
@@ -13,11 +15,32 @@ import { mapError } from './error-mapping';
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(@Optional() private readonly rateLimits?: RateLimitService) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() === 'ws') return this.catchSocket(exception, host);
     const http = host.switchToHttp();
     const req = http.getRequest<Request & { id?: string }>();
     const res = http.getResponse<Response>();
+    // No route ran, so no guard counted it: probing for routes takes from the address's budget here.
+    if (this.rateLimits && exception instanceof NotFoundException && /^Cannot [A-Z]+ /.test(exception.message)) {
+      try {
+        const counted = this.rateLimits.take('anonymous', addressTracker(req.ip));
+        if (counted) {
+          counted.then(
+            () => this.respond(exception, req, res),
+            (refused: unknown) => this.respond(refused, req, res),
+          );
+          return;
+        }
+      } catch (refused) {
+        return this.respond(refused, req, res);
+      }
+    }
+    this.respond(exception, req, res);
+  }
+
+  private respond(exception: unknown, req: Request & { id?: string }, res: Response): void {
     const correlationId = String(req.id ?? randomUUID());
     const { status, body, unexpected, headers } = mapError(exception, correlationId);
     if (unexpected) this.logger.error({ err: exception, correlationId }, 'Unhandled error');

@@ -69,7 +69,12 @@ export function watchUpload(req: IncomingMessage, onIdle: (err: DomainException)
  * watched for idleness. When the consumer stops early (refused, failed), the
  * rest is drained and the connection closed after the answer.
  */
-export function uploadBody(req: IncomingMessage): Readable {
+export function uploadBody(req: IncomingMessage, accepted = 'application/octet-stream'): Readable {
+  // A JSON or form body was read by a parser already: what is left to stream is nothing.
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  if ((req as { _body?: unknown })._body === true || type.includes('json') || type.includes('x-www-form-urlencoded')) {
+    throw new DomainException('UNSUPPORTED_MEDIA_TYPE', `Send the bytes as they are (${accepted}), not as JSON or a form`);
+  }
   const body = new PassThrough();
   const fail = (err: Error) => failStream(body, err);
   watchUpload(req, fail);

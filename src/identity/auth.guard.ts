@@ -5,6 +5,7 @@ import { DomainException } from '../errors/domain.exception';
 import { PUBLIC_KEY } from './auth.decorators';
 import type { AuthenticatedRequest } from './principal-of';
 import { principalOf } from './principal-of';
+import { addressTracker } from '../rate-limit/client-address';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { TokenService } from './token.service';
 
@@ -36,7 +37,7 @@ export class AuthGuard implements CanActivate {
       return true;
     } catch (err) {
       // Failed sign-ins count against the client address, so guessing tokens is limited too.
-      await this.rateLimits.take('anonymous', `address:${req.ip ?? 'unknown'}`);
+      await this.rateLimits.take('anonymous', addressTracker(req.ip));
       throw err;
     }
   }

@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/app-config';
 import { DomainException } from '../errors/domain.exception';
 import { mapError } from '../errors/error-mapping';
 import { guardSocketPayloads } from '../http/socket-payload-guard';
+import { addressTracker, requestAddress } from '../rate-limit/client-address';
 import type { RateLimitService } from '../rate-limit/rate-limit.service';
 import { bearerToken } from './auth.guard';
 import type { SocketData } from './principal-of';
@@ -75,17 +76,20 @@ export class SocketAuthAdapter extends IoAdapter {
     const token = typeof fromAuth === 'string' ? fromAuth : bearerToken(socket.handshake.headers.authorization);
     try {
       this.checkOrigin(socket);
-      let principal;
+      let session;
       try {
         if (!token) throw new DomainException('UNAUTHENTICATED', 'Connect with a bearer token (auth.token)');
-        principal = await this.tokens.verify(token);
+        session = await this.tokens.verifySession(token);
       } catch (err) {
         // Failed handshakes count against the address, like failed sign-ins over HTTP.
-        await this.rateLimits.take('anonymous', `address:${socket.handshake.address}`);
+        await this.rateLimits.take('anonymous', addressTracker(requestAddress(socket.request, this.config.http.trustProxyHops)));
         throw err;
       }
+      const { principal, expiresAt } = session;
       const tracker = `${principal.kind}:${principal.subject}`;
-      this.admit(socket, tracker);
+      // A connection costs like a request: a principal cannot open sockets in a loop.
+      await this.rateLimits.take('principal', tracker);
+      this.admit(socket, tracker, expiresAt);
       (socket.data as SocketData).principal = principal;
       socket.use((packet, proceed) => (OWN_BUDGET.has(packet[0]) ? proceed() : void this.budget(socket, tracker, packet, proceed)));
       next();
@@ -119,17 +123,33 @@ export class SocketAuthAdapter extends IoAdapter {
     throw new DomainException('ORIGIN_NOT_ALLOWED', 'This page may not open a connection to the service');
   }
 
-  /** At most SOCKETS_PER_PRINCIPAL_MAX sockets per principal here, counted until each disconnects. */
-  private admit(socket: Socket, tracker: string): void {
+  /**
+   * At most SOCKETS_PER_PRINCIPAL_MAX sockets per principal here, counted until
+   * each is gone; and none outlives its token (the lifetime cap would mean
+   * nothing for a socket kept open for days).
+   */
+  private admit(socket: Socket, tracker: string, expiresAt: number): void {
     const max = this.config.limits.socketsPerPrincipal;
     const count = this.open.get(tracker) ?? 0;
     if (count >= max) throw new DomainException('TOO_MANY_CONNECTIONS', `At most ${max} connections at once; close one first`);
     this.open.set(tracker, count + 1);
-    socket.once('disconnect', () => {
+    const expiry = setTimeout(() => {
+      socket.emit('exception', { code: 'UNAUTHENTICATED', message: 'The access token has expired; connect again with a new one' });
+      socket.disconnect(true);
+    }, Math.max(0, Math.min(expiresAt - Date.now(), 2 ** 31 - 1)));
+    expiry.unref();
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(expiry);
       const left = (this.open.get(tracker) ?? 1) - 1;
       if (left <= 0) this.open.delete(tracker);
       else this.open.set(tracker, left);
-    });
+    };
+    // A transport that closes before the socket finished connecting never says 'disconnect'.
+    socket.once('disconnect', release);
+    socket.conn.once('close', release);
   }
 
   /** Every event but a chat send takes from the principal's budget, the same one REST requests use. */

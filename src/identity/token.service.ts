@@ -40,6 +40,11 @@ export class TokenService {
   }
 
   async verify(token: string): Promise<Principal> {
+    return (await this.verifySession(token)).principal;
+  }
+
+  /** The principal, and when its token expires (ms since the epoch): a socket lives no longer than its token. */
+  async verifySession(token: string): Promise<{ principal: Principal; expiresAt: number }> {
     let header: { alg?: string };
     try {
       header = decodeProtectedHeader(token);
@@ -71,12 +76,12 @@ export class TokenService {
     } catch (err) {
       if (err instanceof DomainException) throw err;
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired');
-      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp') throw unauthenticated('The access token has no expiry (exp)');
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp') throw unauthenticated('The access token has no valid expiry (exp)');
       throw unauthenticated('The access token is not valid');
     }
     const principal = toPrincipal(payload, rolesClaim);
     this.checkLifetime(payload, principal);
-    return principal;
+    return { principal, expiresAt: payload.exp! * 1000 };
   }
 
   private timeChecks() {

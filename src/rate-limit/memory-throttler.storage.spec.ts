@@ -32,6 +32,20 @@ describe('MemoryThrottlerStorage', () => {
     expect(storage.hit('quiet', 1_000, 3)).toMatchObject({ isBlocked: false, totalHits: 1 });
   });
 
+  it('forgets a client two windows after its last hit', () => {
+    let t = 400_000;
+    const own = new MemoryThrottlerStorage(() => t);
+    own.hit('once', 1_000, 3);
+    own.hit('longer', 60_000, 3);
+    t = 401_500;
+    own.sweep();
+    expect(own.size).toBe(2);
+    t = 402_000;
+    own.sweep();
+    expect(own.size).toBe(1);
+    own.onApplicationShutdown();
+  });
+
   it('holds a sustained rate near the limit, never above it', () => {
     now = 300_000;
     let passed = 0;

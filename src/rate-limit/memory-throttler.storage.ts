@@ -7,6 +7,7 @@ interface Window {
   start: number;
   current: number;
   previous: number;
+  ttl: number;
 }
 
 /**
@@ -20,7 +21,7 @@ export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationSh
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now) {
-    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper = setInterval(() => this.sweep(), 10_000);
     this.sweeper.unref();
   }
 
@@ -33,7 +34,7 @@ export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationSh
     const now = this.now();
     let w = this.windows.get(key);
     if (!w) {
-      w = { start: now, current: 0, previous: 0 };
+      w = { start: now, current: 0, previous: 0, ttl };
       this.windows.set(key, w);
     } else if (now - w.start >= ttl) {
       const passed = Math.floor((now - w.start) / ttl);
@@ -59,9 +60,13 @@ export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationSh
     this.windows.clear();
   }
 
-  /** Windows two lengths old count for nothing: drop them (their ttl is not kept, an hour covers every bucket). */
-  private sweep(): void {
-    const cutoff = this.now() - 3_600_000;
-    for (const [key, w] of this.windows) if (w.start < cutoff) this.windows.delete(key);
+  /** A window two lengths old counts for nothing: dropped, so clients that come once (or rotate addresses) do not pile up. */
+  sweep(): void {
+    const now = this.now();
+    for (const [key, w] of this.windows) if (now - w.start >= 2 * w.ttl) this.windows.delete(key);
+  }
+
+  get size(): number {
+    return this.windows.size;
   }
 }

@@ -4,6 +4,7 @@ import { InjectThrottlerOptions, InjectThrottlerStorage, ThrottlerGuard, type Th
 import type { ThrottlerLimitDetail } from '@nestjs/throttler/dist/throttler.guard.interface';
 import { RetryLaterException } from '../errors/domain.exception';
 import type { AuthenticatedRequest } from '../identity/principal-of';
+import { addressTracker } from './client-address';
 import { RATE_LIMIT_AS } from './rate-limit.decorators';
 import { RATE_LIMIT_MESSAGES, rateLimitKey } from './rate-limit.service';
 import type { Bucket } from './rate-limit.buckets';
@@ -27,7 +28,7 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
     const principal = (req as AuthenticatedRequest).principal;
-    return Promise.resolve(principal ? `${principal.kind}:${principal.subject}` : `address:${typeof req.ip === 'string' ? req.ip : 'unknown'}`);
+    return Promise.resolve(principal ? `${principal.kind}:${principal.subject}` : addressTracker(typeof req.ip === 'string' ? req.ip : undefined));
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {

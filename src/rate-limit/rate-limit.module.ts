@@ -1,9 +1,9 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_GUARD, Reflector } from '@nestjs/core';
+import { Reflector } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { bucketLimits } from './rate-limit.buckets';
-import { appliesTo, RateLimitGuard } from './rate-limit.guard';
+import { appliesTo } from './rate-limit.guard';
 import { RateLimitService } from './rate-limit.service';
 import { MemoryThrottlerStorage } from './memory-throttler.storage';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
@@ -12,8 +12,7 @@ const GUARDED = ['principal', 'anonymous', 'webhook'] as const;
 
 /**
  * Rate limits per principal, per client address and for the phone system,
- * in this instance's memory or in Redis for several instances. Imported
- * after IdentityModule, so its guard sees who is calling.
+ * in this instance's memory or in Redis for several instances.
  */
 @Global()
 @Module({
@@ -38,7 +37,8 @@ const GUARDED = ['principal', 'anonymous', 'webhook'] as const;
       },
     }),
   ],
-  providers: [RateLimitService, { provide: APP_GUARD, useClass: RateLimitGuard }],
+  // Its guard is registered by IdentityModule, between who is calling and what they may do.
+  providers: [RateLimitService],
   exports: [RateLimitService],
 })
 export class RateLimitModule {}

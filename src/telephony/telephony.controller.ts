@@ -73,13 +73,9 @@ export class TelephonyController {
   }
 }
 
-/** The request itself is the body: a JSON or form body would already have been read by a parser. */
+/** The request itself is the body. */
 function streamedBody(req: Request): Readable {
-  const type = (req.headers['content-type'] ?? '').toLowerCase();
-  if (type.includes('json') || type.includes('x-www-form-urlencoded')) {
-    throw new DomainException('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes as they are (audio/*, text/plain or application/octet-stream)');
-  }
-  return uploadBody(req);
+  return uploadBody(req, 'audio/*, text/plain or application/octet-stream');
 }
 
 function lengthOf(req: Request): number | undefined {

@@ -58,17 +58,24 @@ describe('abuse: limits and caps', () => {
       expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', message: expect.any(String), retryAfterSeconds: expect.any(Number) });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       await request(app.url).get('/me').set(auth(await app.token('agent', 'agent-calm'))).expect(200);
-      // The same budget covers the principal's socket events (a socket may connect, its events are counted).
-      const socket = await ChatClient.connect(app.url, token);
-      await expect(socket.call('queue.list')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
-      socket.close();
+      // The same budget covers the principal's sockets: opening one costs a request too.
+      const refusedSocket = await ChatClient.connect(app.url, token).catch((err: { data?: unknown }) => err.data);
+      expect(refusedSocket).toMatchObject({ code: 'RATE_LIMITED', message: expect.any(String) });
+    });
+
+    it('counts refused requests too: a role that may not, or a route that does not exist', async () => {
+      const token = await app.token('customer', 'cust-prober');
+      for (let i = 0; i < 5; i++) await request(app.url).get('/audit').set(auth(token)).expect(403);
+      await request(app.url).get('/me').set(auth(token)).expect(429);
     });
 
     it('counts socket events and REST requests of one principal together', async () => {
       const token = await app.token('agent', 'agent-socket');
+      // The handshake is one, four events make five.
       const socket = await ChatClient.connect(app.url, token);
-      for (let i = 0; i < 5; i++) await socket.call('queue.list');
+      for (let i = 0; i < 4; i++) await socket.call('queue.list');
       await request(app.url).get('/me').set(auth(token)).expect(429);
+      await expect(socket.call('queue.list')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
       socket.close();
     });
 
@@ -81,6 +88,18 @@ describe('abuse: limits and caps', () => {
       await request(app.url).get('/privacy').set(auth(await app.token('customer', 'cust-same-address'))).expect(200);
       for (let i = 0; i < 10; i++) await request(app.url).get('/health').expect(200);
     });
+  });
+
+  it('counts requests to routes that do not exist against the address', async () => {
+    const app = await createTestApp({ env: { RATE_LIMIT_ANONYMOUS_PER_MINUTE: '3' } });
+    try {
+      for (let i = 0; i < 3; i++) await request(app.url).get(`/no-such-route-${i}`).expect(404);
+      const refused = await request(app.url).post('/wp-login.php').send({ user: 'x' }).expect(429);
+      expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', message: expect.any(String) });
+      await request(app.url).get('/privacy').expect(429);
+    } finally {
+      await app.close();
+    }
   });
 
   describe('caps', () => {
@@ -169,6 +188,32 @@ describe('abuse: limits and caps', () => {
         // The refusals wrote nothing: two questions in the ledger, no more.
         const asked = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM consent_requests WHERE conversation_id = $1`, [conversation.id]);
         expect(asked).toEqual([{ n: 2 }]);
+      } finally {
+        customer.close();
+        agent.close();
+      }
+    });
+
+    it('answers requests naming the same purposes in other orders at once, without a deadlock', async () => {
+      const agentToken = await app.token('agent', 'agent-orders');
+      const customerToken = await app.token('customer', 'cust-orders');
+      const customer = await ChatClient.connect(app.url, customerToken);
+      const agent = await ChatClient.connect(app.url, agentToken);
+      try {
+        const { conversation } = await customer.call<{ conversation: { id: string } }>('conversation.open');
+        await agent.call('conversation.take', { conversationId: conversation.id });
+        const purposes = ['diagnostics', 'chat_recording', 'transcription'];
+        const answers = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            request(app.url)
+              .post(`/conversations/${conversation.id}/consent-requests`)
+              .set(auth(agentToken))
+              .send({ purposes: i % 2 ? [...purposes].reverse() : purposes }),
+          ),
+        );
+        expect(answers.map((a) => a.status)).toEqual(Array(6).fill(201));
+        const asked = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM consent_requests WHERE conversation_id = $1`, [conversation.id]);
+        expect(asked).toEqual([{ n: 3 }]);
       } finally {
         customer.close();
         agent.close();

@@ -33,7 +33,7 @@ describe('exposure', () => {
 
   describe('tokens', () => {
     it.each([
-      ['without exp', ['agent'], { exp: null }, 'The access token has no expiry (exp)'],
+      ['without exp', ['agent'], { exp: null }, 'The access token has no valid expiry (exp)'],
       ['living for years', ['admin'], { exp: 3 * 365 * 24 * 3600 }, 'The access token lives longer than this service accepts (12 h at most)'],
       ['a staff token over 12 hours', ['privacy_officer'], { exp: 13 * 3600 }, 'The access token lives longer than this service accepts (12 h at most)'],
       ['a customer token over 24 hours', ['customer'], { exp: 25 * 3600 }, 'The access token lives longer than this service accepts (24 h at most)'],
@@ -52,7 +52,7 @@ describe('exposure', () => {
 
     it('refuses them on the socket handshake too', async () => {
       const refused = await ChatClient.connect(app.url, await token(['agent'], { exp: null })).catch((err: { data?: unknown }) => err.data);
-      expect(refused).toEqual({ code: 'UNAUTHENTICATED', message: 'The access token has no expiry (exp)' });
+      expect(refused).toEqual({ code: 'UNAUTHENTICATED', message: 'The access token has no valid expiry (exp)' });
     });
   });
 
@@ -143,12 +143,17 @@ describe('the API document', () => {
   ])('API_DOCS=%s: without a token %i, as a customer %i, as staff %i', async (mode, anonymous, customer, staff) => {
     const app = await createTestApp({ env: { API_DOCS: mode } });
     try {
-      const get = (token?: string) => request(app.url).get('/docs/json').set(token ? { Authorization: `Bearer ${token}` } : {});
-      expect((await get()).status).toBe(anonymous);
-      expect((await get(await app.token('customer'))).status).toBe(customer);
-      const res = await get(await app.token('agent'));
-      expect(res.status).toBe(staff);
-      if (staff !== 200) expect(res.body).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+      for (const path of ['/docs/json', '/docs/yaml', '/docs']) {
+        const get = (token?: string) => request(app.url).get(path).set(token ? { Authorization: `Bearer ${token}` } : {});
+        expect([path, (await get()).status]).toEqual([path, anonymous]);
+        expect([path, (await get(await app.token('customer'))).status]).toEqual([path, customer]);
+        const res = await get(await app.token('agent'));
+        expect([path, res.status]).toEqual([path, staff === 200 && path === '/docs' ? 200 : staff]);
+        if (staff !== 200) expect(res.body).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+      }
+      // No copy of the document anywhere else.
+      expect((await request(app.url).get('/docs-yaml')).status).toBe(404);
+      expect((await request(app.url).get('/docs-json')).status).toBe(404);
     } finally {
       await app.close();
     }
