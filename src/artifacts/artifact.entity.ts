@@ -88,6 +88,10 @@ export class ArtifactEntity {
   @Column({ type: 'bigint', nullable: true })
   size: string | null;
 
+  /** While pending, the most bytes the upload may take from its customer's daily quota (CUSTOMER_UPLOAD_MB_PER_DAY). */
+  @Column({ name: 'reserved_bytes', type: 'bigint', nullable: true })
+  reservedBytes: string | null;
+
   @Column({ type: 'text', nullable: true })
   sha256: string | null;
 

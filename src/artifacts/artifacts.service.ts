@@ -88,11 +88,17 @@ function awaitingClose(alias: string): string {
      WHERE oc.id = ${alias}.conversation_id AND oc.closed_at IS NULL AND op.starts = 'conversation_closed')`;
 }
 
+interface Reservation {
+  bytes: number;
+  /** When the oldest upload counted leaves the 24 hours. */
+  freesInSeconds: number;
+}
+
 /** What a customer's side uploads; the phone system's recordings are not theirs to limit. */
 const QUOTA_KINDS: ReadonlySet<ArtifactKind> = new Set(['attachment', 'diagnostics_bundle']);
 
-const quotaExceeded = () =>
-  new RetryLaterException('UPLOAD_QUOTA_EXCEEDED', 'This customer has uploaded as much as is allowed in 24 hours; try again tomorrow', 3600);
+const quotaExceeded = (retryAfterSeconds: number) =>
+  new RetryLaterException('UPLOAD_QUOTA_EXCEEDED', 'This customer has uploaded as much as is allowed in 24 hours; try again later', retryAfterSeconds);
 
 @Injectable()
 export class ArtifactsService {
@@ -142,21 +148,21 @@ export class ArtifactsService {
       // R3.2, R3.4: no basis, no byte stored.
       const basis = input.basis ?? (await this.basisFor(conversation.customer_id, input.purpose, input.conversationId, input.freshConsent === true));
       if (basis.purpose !== input.purpose) throw new DomainException('PURPOSE_MISMATCH', 'The basis given is for another purpose');
-      const quota = QUOTA_KINDS.has(input.kind) ? await this.uploadQuota(conversation.customer_id) : undefined;
-      if (quota && quota.left <= 0) throw quotaExceeded();
       const fileName = sanitizeFileName(input.fileName);
       const inspected = await inspectContent(input.body, fileName, input.kind === 'diagnostics_bundle' ? 'diagnostics' : 'default');
       const capturedAt = this.clock.now();
       key = `${input.purpose}/${id.slice(0, 2)}/${id}`;
       let retainUntil!: Date;
+      let reserved: Reservation | undefined;
       try {
         // The policy row is held until the row is in: a policy change either sees this row or comes after it.
         await this.dataSource.transaction(async (manager) => {
           retainUntil = await this.policies.retainUntil(basis.retentionTag, capturedAt, conversation.closed_at, manager, true);
+          if (QUOTA_KINDS.has(input.kind)) reserved = await this.reserveUpload(manager, conversation.customer_id, { declared: input.contentLength, max: input.maxBytes }, capturedAt);
           await manager.query(
             `INSERT INTO artifacts (id, kind, conversation_id, customer_id, purpose, legal_basis, consent_event_id, retention_tag, retain_until,
-                                    state, storage_key, file_name, source_ref, attributes, captured_by_kind, captured_by_id, captured_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14, $15, $16)`,
+                                    state, storage_key, file_name, source_ref, attributes, captured_by_kind, captured_by_id, captured_at, reserved_bytes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14, $15, $16, $17)`,
             [
               id,
               input.kind,
@@ -174,6 +180,7 @@ export class ArtifactsService {
               input.capturedBy.kind,
               input.capturedBy.id,
               capturedAt,
+              reserved?.bytes ?? null,
             ],
           );
         });
@@ -182,7 +189,8 @@ export class ArtifactsService {
         throw err;
       }
       rowWritten = true;
-      const limit = quota && quota.left < input.maxBytes ? new SizeLimit(quota.left, quotaExceeded) : new SizeLimit(input.maxBytes);
+      const quota = reserved;
+      const limit = quota && quota.bytes < input.maxBytes ? new SizeLimit(quota.bytes, () => quotaExceeded(quota.freesInSeconds)) : new SizeLimit(input.maxBytes);
       // pipe() does not pass errors on: a failed source (client gone, too large) must fail the upload too.
       inspected.body.once('error', (err) => limit.destroy(err));
       const put = await this.store.put(key, inspected.body.pipe(limit), {
@@ -207,7 +215,7 @@ export class ArtifactsService {
       // Stored, its audit event and the caller's own last step (a token used up) commit together, or none does.
       const stored = await this.dataSource.transaction(async (manager) => {
         const [rows] = await manager.query<[ArtifactRow[], number]>(
-          `UPDATE artifacts SET state = 'stored', size = $2, sha256 = $3, content_type = $4, stored_at = $5
+          `UPDATE artifacts SET state = 'stored', size = $2, sha256 = $3, content_type = $4, stored_at = $5, reserved_bytes = NULL
             WHERE id = $1 AND state = 'pending' RETURNING *`,
           [id, put.size, put.sha256, inspected.contentType, this.clock.now()],
         );
@@ -226,17 +234,27 @@ export class ArtifactsService {
   }
 
   /**
-   * Bytes of attachments and diagnostics a customer may still store in the
-   * 24 hours counted back from now (CUSTOMER_UPLOAD_MB_PER_DAY). Purged
-   * items count too, so uploading and withdrawing does not refill it.
+   * Takes the bytes a new upload may need (its declared length, else its
+   * largest size) from the customer's daily quota
+   * (CUSTOMER_UPLOAD_MB_PER_DAY, any 24 hours): stored sizes, purged ones
+   * included (uploading and withdrawing does not refill it), and what pending
+   * uploads reserved. Under a lock per customer, so uploads running at once
+   * cannot each see the whole remainder.
    */
-  private async uploadQuota(customerId: string): Promise<{ left: number }> {
-    const since = new Date(this.clock.now().getTime() - 24 * 3600 * 1000);
-    const [{ used }] = await this.dataSource.query<{ used: string }[]>(
-      `SELECT coalesce(sum(size), 0)::bigint AS used FROM artifacts WHERE customer_id = $1 AND captured_at > $2 AND kind = ANY($3)`,
-      [customerId, since, [...QUOTA_KINDS]],
+  private async reserveUpload(manager: EntityManager, customerId: string, size: { declared?: number; max: number }, now: Date): Promise<Reservation> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('upload-quota:' || $1))`, [customerId]);
+    const day = 24 * 3600 * 1000;
+    const [{ used, oldest }] = await manager.query<{ used: string; oldest: Date | null }[]>(
+      `SELECT coalesce(sum(coalesce(size, reserved_bytes, 0)), 0)::bigint AS used, min(captured_at) AS oldest
+         FROM artifacts WHERE customer_id = $1 AND captured_at > $2 AND kind = ANY($3)`,
+      [customerId, new Date(now.getTime() - day), [...QUOTA_KINDS]],
     );
-    return { left: this.config.limits.customerUploadBytesPerDay - Number(used) };
+    const left = this.config.limits.customerUploadBytesPerDay - Number(used);
+    // The quota frees up as the oldest counted upload leaves the 24 hours.
+    const freesInSeconds = oldest ? (oldest.getTime() + day - now.getTime()) / 1000 : day / 1000;
+    // A declared length that does not fit is refused before a byte is read; an unknown one takes what is left.
+    if (left <= 0 || (size.declared !== undefined && size.declared > left)) throw quotaExceeded(freesInSeconds);
+    return { bytes: Math.min(size.declared ?? size.max, left), freesInSeconds };
   }
 
   private async basisFor(customerId: string, purpose: string, conversationId: string, fresh: boolean): Promise<ConsentBasis> {

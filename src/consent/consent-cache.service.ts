@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { RuntimeOptions } from '../runtime-options';
+import { safeErrorText } from '../logging/logger';
 
 /** Channel the ledger trigger notifies (payload: the customer id, or `*` when purposes change). */
 export const CONSENT_CHANNEL = 'consent_changes';
@@ -177,7 +178,7 @@ export class ConsentCacheService implements OnApplicationBootstrap, BeforeApplic
     if (generation !== this.generation) return;
     this.generation += 1; // later events of this client are ignored
     if (this.healthy) {
-      this.logger.warn(`consent change listener lost${err instanceof Error ? ` (${err.message})` : ''}; not caching until it is back`);
+      this.logger.warn(`consent change listener lost${err instanceof Error ? ` (${safeErrorText(err)})` : ''}; not caching until it is back`);
     }
     this.disable();
     clearInterval(this.heartbeat);

@@ -214,7 +214,7 @@ export class ConsentService {
     if (verdict.code === 'CONSENT_REQUEST_LIMIT') {
       throw new DomainException('CONSENT_REQUEST_LIMIT', `"${purpose}" has been asked ${limits.consentRequestsPerConversation} times in this conversation; it is not asked again here`);
     }
-    throw new RetryLaterException('CONSENT_REQUEST_COOLDOWN', `The customer said no to "${purpose}" a moment ago; ask again later, if at all`, verdict.retryAfterSeconds);
+    throw new RetryLaterException('CONSENT_REQUEST_COOLDOWN', `The customer declined, let pass or withdrew "${purpose}" a moment ago; ask again later, if at all`, verdict.retryAfterSeconds);
   }
 
   /** What the customer is shown for a request: the text it was asked with, formatted for them. */

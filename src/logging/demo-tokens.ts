@@ -1,4 +1,4 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const DEMO_TOKENS_FILE = 'demo-tokens.txt';
@@ -23,9 +23,9 @@ export async function showDemoTokens(text: string, out: DemoTokenOutput): Promis
   }
   await mkdir(out.dataDir, { recursive: true });
   const path = join(out.dataDir, DEMO_TOKENS_FILE);
-  await writeFile(path, text, { mode: 0o600 });
-  // An older file keeps its mode on overwrite.
-  await chmod(path, 0o600);
+  // A new file each time, created 0600: an older one (perhaps readable by others) never holds the tokens, even briefly.
+  await rm(path, { force: true });
+  await writeFile(path, text, { mode: 0o600, flag: 'wx' });
   out.write(`Demo tokens (stdout is not a terminal) are in ${path} (readable by this user only)\n`);
   return path;
 }

@@ -4,6 +4,11 @@ import { censorKeys, scrubText, scrubValue } from './scrub';
 describe('scrubText', () => {
   it.each([
     ['jan.jansen+support@example.nl', '[email]'],
+    ['info@müller.nl', '[email]'],
+    ['jöhn.doe@bäckerei.de', '[email]'],
+    ['+1 (415) 555-2671', '[phone]'],
+    ['06–12345678', '[phone]'],
+    ['020—123 4567', '[phone]'],
     ['+31 6 1234 5678', '[phone]'],
     ['+31612345678', '[phone]'],
     ['0031 20 123 4567', '[phone]'],

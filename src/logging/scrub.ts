@@ -67,8 +67,8 @@ export function censorKeys(value: unknown, depth = 0, seen = new WeakSet<object>
 
 /** Units after a number that make it a measurement, not an identifier. */
 const UNIT = String.raw`\s?(?:bytes?|B|KB|MB|GB|ms|s|items?|rows?)\b`;
-/** Between the digits of a phone number: a space, dot, slash or dash, perhaps with spaces around it. */
-const SEP = String.raw`(?:\s?[./-]\s?|\s)?`;
+/** Between the digits of a phone number: a space, dot, slash or dash (any of the dashes), perhaps with spaces around it. */
+const SEP = String.raw`(?:\s?[./\-\u2010-\u2015\u2212]\s?|\s)?`;
 
 const PATTERNS: ReadonlyArray<readonly [RegExp, string | ((match: string, ...groups: string[]) => string)]> = [
   // PostgreSQL's messages quote the input they refused, and its DETAIL lines hold row values.
@@ -82,7 +82,8 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, string | ((match: string, ...gro
   [/\bsdu_[A-Za-z0-9_-]{16,}/g, '[token]'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [token]'],
   // e-mail addresses
-  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, '[email]'],
+  // (letters of any script: jöhn@müller.nl is an address too)
+  [/[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu, '[email]'],
   // IBANs of any country, with or without spaces (checked against their mod-97 check digits)
   // (printed in groups of four with single spaces, or written together: never dashes, which UUIDs have)
   [/(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{1,4}){3,10}(?![A-Za-z0-9])/g, maskIbans],
@@ -90,8 +91,8 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, string | ((match: string, ...gro
   [/(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])/g, '[ip]'],
   [/(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![\w:])/g, '[ip]'],
   [/(?<![\w:])(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?(?![\w:])/g, '[ip]'],
-  // Phone numbers. International: +31 6 1234 5678, +31 (0)6-1234 5678, 0031612345678.
-  [new RegExp(String.raw`(?<![\w+-])(?:\+|00)\s?[1-9]\d{0,2}\s?(?:\(0\)\s?)?(?:${SEP}\d){6,12}(?![\w:-])`, 'g'), '[phone]'],
+  // Phone numbers. International: +31 6 1234 5678, +31 (0)6-1234 5678, 0031612345678, +1 (415) 555-2671.
+  [new RegExp(String.raw`(?<![\w+-])(?:\+|00)\s?[1-9]\d{0,2}\s?(?:\(\d{1,4}\)\s?)?(?:${SEP}\d){6,12}(?![\w:-])`, 'g'), '[phone]'],
   // Dutch, area code in brackets: (020) 123 45 67, (0)6 12345678.
   [new RegExp(String.raw`(?<![\w)])\(0\d{0,3}\)\s?\d(?:${SEP}\d){5,9}(?![\w:-])`, 'g'), '[phone]'],
   // Dutch national: 06-12345678, 06 12 34 56 78, 020-1234567, 088 123 4567.

@@ -23,7 +23,9 @@ const GUARDED = ['principal', 'anonymous', 'webhook'] as const;
         const limits = bucketLimits(config);
         const reflector = new Reflector();
         return {
-          storage: config.limits.store === 'redis' ? new RedisThrottlerStorage(config.limits.redisUrl!) : new MemoryThrottlerStorage(),
+          storage: config.limits.store === 'redis'
+              ? new RedisThrottlerStorage(config.limits.redisUrl!, config.auth.hs256Secret ?? config.auth.oidc?.issuer ?? 'support-desk')
+              : new MemoryThrottlerStorage(),
           throttlers: GUARDED.map((name) => ({
             name,
             limit: limits[name].limit,

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
-import { createHash } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { RetryLaterException } from '../errors/domain.exception';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { MemoryThrottlerStorage } from './memory-throttler.storage';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
 import { bucketLimits, type Bucket, type BucketLimit } from './rate-limit.buckets';
 
 const MESSAGES: Record<Bucket, string> = {
@@ -43,10 +43,10 @@ function refuseIfBlocked(bucket: Bucket, record: ThrottlerStorageRecord): void {
   if (record.isBlocked) throw new RetryLaterException('RATE_LIMITED', MESSAGES[bucket], record.timeToBlockExpire);
 }
 
-/** The key of a tracker's counter: as it is in memory; hashed for a shared store, which never holds a subject or an address (R5.1). */
+/** The key of a tracker's counter: as it is in memory; keyed-hashed for Redis, which never holds a subject or an address (R5.1). */
 export function rateLimitKey(storage: ThrottlerStorage, bucket: Bucket, tracker: string): string {
-  if (storage instanceof MemoryThrottlerStorage) return `${bucket}:${tracker}`;
-  return `${bucket}:${createHash('sha256').update(tracker).digest('base64url').slice(0, 32)}`;
+  if (storage instanceof RedisThrottlerStorage) return storage.keyOf(bucket, tracker);
+  return `${bucket}:${tracker}`;
 }
 
 export { MESSAGES as RATE_LIMIT_MESSAGES };

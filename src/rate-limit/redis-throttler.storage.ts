@@ -2,6 +2,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { Redis } from 'ioredis';
+import { createHmac } from 'node:crypto';
 
 /** One round trip: count the hit in a fixed window, start the window's clock on its first hit. */
 const INCREMENT = `
@@ -21,7 +22,11 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   private readonly redis: Redis;
   private lastWarning = 0;
 
-  constructor(url: string) {
+  /** `keySecret`: keys are an HMAC of the client, so a dump of Redis does not give addresses back. */
+  constructor(
+    url: string,
+    private readonly keySecret: string,
+  ) {
     this.redis = new Redis(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -44,6 +49,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       this.warn(err);
       return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
     }
+  }
+
+  keyOf(bucket: string, tracker: string): string {
+    return `${bucket}:${createHmac('sha256', this.keySecret).update(tracker).digest('base64url').slice(0, 32)}`;
   }
 
   async onApplicationShutdown(): Promise<void> {

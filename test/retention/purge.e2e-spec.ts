@@ -114,6 +114,7 @@ describe('the purge (R10.2, R10.4, R10.5), against S3 (s3rver over HTTP)', () =>
       state: 'purged',
       storage_key: null,
       size: '2008',
+      reserved_bytes: null,
       sha256: null,
       content_type: 'application/zip',
       file_name: null,
