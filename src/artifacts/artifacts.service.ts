@@ -8,7 +8,7 @@ import { auditActor, AuditService, type AuditEntry } from '../audit/audit.servic
 import { Clock } from '../clock/clock';
 import { AppConfig } from '../config/app-config';
 import { ConsentGate, refusalOf, type ConsentBasis } from '../consent/consent.gate';
-import { UploadTokensService } from '../consent/upload-tokens.service';
+import { UploadTokenRefused, UploadTokensService } from '../consent/upload-tokens.service';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { Participant } from '../directory/directory.service';
 import { DomainException, RetryLaterException } from '../errors/domain.exception';
@@ -282,11 +282,26 @@ export class ArtifactsService {
     const redeemed = await (async () => {
       if (!input.token) throw new DomainException('UPLOAD_TOKEN_INVALID', 'Send the upload token from the grant in x-upload-token');
       return this.uploadTokens.check(input.token, { conversationId: input.conversationId, purpose: 'diagnostics' });
-    })().catch((err: unknown) => {
+    })().catch(async (err: unknown) => {
       release(input.body);
-      // Nobody known was refused and nothing personal was touched: a log line, not an audit row each
-      // (a flood of bogus tokens must not grow the append-only trail; the address's rate limit bounds it).
-      if (err instanceof DomainException) this.logger.warn(`diagnostics upload refused (${err.code})`);
+      if (!(err instanceof DomainException)) throw err;
+      // A token that was issued (used again, too late, elsewhere) or a consent withdrawn since is audited; a made-up
+      // token touched nothing: a log line, not an audit row each (a flood must not grow the append-only trail).
+      const issued = err instanceof UploadTokenRefused ? err.issued : undefined;
+      if (err.code !== 'UPLOAD_TOKEN_INVALID' || issued) {
+        await this.audit
+          .record({
+            actor: { kind: 'customer', id: null, role: null },
+            action: 'artifact.capture',
+            target: { type: 'conversation', id: input.conversationId },
+            purpose: 'diagnostics',
+            outcome: 'refused',
+            details: { code: err.code, ...(issued && { uploadTokenId: issued.tokenId, tokenConversationId: issued.conversationId }) },
+          })
+          .catch(() => undefined);
+      } else {
+        this.logger.warn(`diagnostics upload refused (${err.code})`);
+      }
       throw err;
     });
     return this.capture({

@@ -65,10 +65,23 @@ export class UploadTokensService {
       [hash(token), this.clock.now(), expected.conversationId, expected.purpose, expected.customerId ?? null],
     );
     const row = rows[0];
-    if (!row) throw invalid();
+    if (!row) throw await this.refusal(token);
     // A withdrawal since the grant wins (R6.5).
     const basis = await this.gate.require(row.customer_id, row.purpose, { conversationId: row.conversation_id });
     return { tokenId: row.id, conversationId: row.conversation_id, customerId: row.customer_id, purpose: row.purpose, basis };
+  }
+
+  /**
+   * The refusal, saying (to the service, not the caller) whether the token is
+   * one that was issued: a real token used again, too late or elsewhere is worth
+   * an audit row; a made-up one is not (a flood of them must not grow the trail).
+   */
+  private async refusal(token: string): Promise<UploadTokenRefused> {
+    const [issued] = await this.dataSource.query<Array<{ id: string; conversation_id: string }>>(
+      `SELECT id, conversation_id FROM consent_upload_tokens WHERE token_sha256 = $1`,
+      [hash(token)],
+    );
+    return new UploadTokenRefused(issued ? { tokenId: issued.id, conversationId: issued.conversation_id } : undefined);
   }
 
   /** Uses the token up, in the caller's transaction; refused if someone else used it first. */
@@ -88,5 +101,13 @@ export class UploadTokensService {
   }
 }
 
-const invalid = () =>
-  new DomainException('UPLOAD_TOKEN_INVALID', 'This upload token is not valid (unknown, used, expired, or for another conversation, customer or a closed one)');
+const INVALID_MESSAGE = 'This upload token is not valid (unknown, used, expired, or for another conversation, customer or a closed one)';
+
+const invalid = () => new DomainException('UPLOAD_TOKEN_INVALID', INVALID_MESSAGE);
+
+/** UPLOAD_TOKEN_INVALID, with the issued token it names when there is one (never shown to the caller). */
+export class UploadTokenRefused extends DomainException {
+  constructor(readonly issued?: { tokenId: string; conversationId: string }) {
+    super('UPLOAD_TOKEN_INVALID', INVALID_MESSAGE);
+  }
+}

@@ -305,6 +305,10 @@ describe.each([['filesystem'], ['S3 (s3rver over HTTP)']])('captured data throug
       const days = (Date.parse(res.body.retainUntil) - Date.parse(res.body.capturedAt)) / 86_400_000;
       expect(days).toBe(30);
       expect((await upload(c.conversationId, zip, token).expect(403)).body.code).toBe('UPLOAD_TOKEN_INVALID');
+      // A token that was issued, used again, is in the audit trail (a made-up one is only a log line).
+      expect(await sql(`SELECT outcome, details->>'code' AS code FROM audit_events WHERE action = 'artifact.capture' AND details ? 'uploadTokenId' AND target_id = $1`, [c.conversationId])).toEqual([
+        { outcome: 'refused', code: 'UPLOAD_TOKEN_INVALID' },
+      ]);
       expect(await sql(`SELECT count(*)::int AS n FROM artifacts WHERE conversation_id = ANY($1)`, [[c.conversationId, other.conversationId]])).toEqual([{ n: 1 }]);
       const [row] = await sql(`SELECT storage_key FROM artifacts WHERE id = $1`, [res.body.id]);
       const { body } = await store.get(row.storage_key as string);
