@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io';
 import { addressTracker } from '../rate-limit/client-address';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
-import { mapError } from './error-mapping';
+import { isBodyRefusal, mapError } from './error-mapping';
+import { routeTemplate } from '../logging/logger';
 
 /**
  * Every error leaves through here: HTTP as status + `{ code, message }`, socket
@@ -22,8 +23,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request & { id?: string }>();
     const res = http.getResponse<Response>();
-    // No route ran, so no guard counted it: probing for routes takes from the address's budget here.
-    if (this.rateLimits && exception instanceof NotFoundException && /^Cannot [A-Z]+ /.test(exception.message)) {
+    // No route ran, so no guard counted it (probing for routes, bodies refused while read): counted against the
+    // address here, and a refused body is logged, as the request logger never saw it.
+    const unrouted = exception instanceof NotFoundException && /^Cannot [A-Z]+ /.test(exception.message);
+    const unread = !unrouted && isBodyRefusal(exception);
+    if (unread) this.logger.warn({ method: req.method, path: routeTemplate(req) }, `request body refused (${mapError(exception, '').body.code})`);
+    if (this.rateLimits && (unrouted || unread)) {
       try {
         const counted = this.rateLimits.take('anonymous', addressTracker(req.ip));
         if (counted) {

@@ -83,6 +83,11 @@ function routeMessage(status: number, message: string): string {
   return message;
 }
 
+/** A body refused while it was read (malformed, too large, too deep): before any route or guard ran. */
+export function isBodyRefusal(exception: unknown): boolean {
+  return fromBodyParserError(exception instanceof HttpException ? exception.cause : exception) !== undefined;
+}
+
 /** Errors raised by Express's body parsers before any Nest code runs. */
 function fromBodyParserError(exception: unknown): MappedError | undefined {
   if (typeof exception !== 'object' || exception === null) return undefined;

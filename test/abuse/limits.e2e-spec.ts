@@ -90,12 +90,16 @@ describe('abuse: limits and caps', () => {
     });
   });
 
-  it('counts requests to routes that do not exist against the address', async () => {
+  it('counts requests to routes that do not exist, and bodies refused while read, against the address', async () => {
     const app = await createTestApp({ env: { RATE_LIMIT_ANONYMOUS_PER_MINUTE: '3' } });
     try {
-      for (let i = 0; i < 3; i++) await request(app.url).get(`/no-such-route-${i}`).expect(404);
+      for (let i = 0; i < 2; i++) await request(app.url).get(`/no-such-route-${i}`).expect(404);
+      // A body refused while it is read never reaches a route or a guard either.
+      const deep = '['.repeat(5000) + ']'.repeat(5000);
+      await request(app.url).patch('/me/profile').set('content-type', 'application/json').send(deep).expect(400);
       const refused = await request(app.url).post('/wp-login.php').send({ user: 'x' }).expect(429);
       expect(refused.body).toMatchObject({ code: 'RATE_LIMITED', message: expect.any(String) });
+      await request(app.url).patch('/me/profile').set('content-type', 'application/json').send(deep).expect(429);
       await request(app.url).get('/privacy').expect(429);
     } finally {
       await app.close();

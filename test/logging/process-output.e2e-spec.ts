@@ -8,6 +8,7 @@ import { TokenService } from '../../src/identity/token.service';
 import type { Role } from '../../src/identity/principal';
 import { signTelephonyRequest } from '../../src/telephony/telephony-signature';
 import { ChatClient } from '../support/chat-client';
+import { RAISED_LIMITS } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ENV, freePort, makeTempDir, quoteIdent, withClient } from '../support/postgres-server';
 import { startS3Server, type TestS3Server } from '../support/s3-server';
@@ -197,6 +198,8 @@ describe('the service process writes no personal data, whatever a client sends (
       JWT_SECRET,
       TELEPHONY_WEBHOOK_SECRET: TELEPHONY_SECRET,
       ATTACHMENT_MAX_MB: '1',
+      // One address sends every request here; the limits are tested in test/abuse.
+      ...RAISED_LIMITS,
       // Blobs through the AWS SDK, and every library's debug output on: both must reach stdout through the logger only.
       ...s3.env,
       DEBUG: '*',
