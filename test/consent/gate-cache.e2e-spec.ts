@@ -43,7 +43,11 @@ describe('the gate across instances: answers kept only while every change is hea
 
   it('a withdrawal on one instance reaches the other’s gate at commit', async () => {
     const token = await a.token('customer', 'cust-two-instances');
+    const cacheB = b.app.get(ConsentCacheService);
+    const heardBefore = cacheB.currentEpoch();
     const { customerId } = await standing(a, token, 'grant');
+    // B drops what it kept when the grant's notification arrives: only an answer read after that stays kept.
+    await until(() => cacheB.currentEpoch() > heardBefore);
     const gateA = a.app.get(ConsentGate);
     const gateB = b.app.get(ConsentGate);
     expect((await gateA.check(customerId, 'customer_profile', 'standing')).allowed).toBe(true); // now kept on A too
