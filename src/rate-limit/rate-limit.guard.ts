@@ -23,7 +23,7 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   /** Sockets count per event in SocketAuthAdapter; health checks are not counted. */
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return Promise.resolve(context.getType() !== 'http' || this.markedAs(context) === 'none');
+    return Promise.resolve(context.getType() !== 'http' || markedAs(context, this.reflector) === 'none');
   }
 
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
@@ -39,15 +39,15 @@ export class RateLimitGuard extends ThrottlerGuard {
     const bucket = detail.key.split(':')[0] as Bucket;
     return Promise.reject(new RetryLaterException('RATE_LIMITED', RATE_LIMIT_MESSAGES[bucket] ?? RATE_LIMIT_MESSAGES.principal, detail.timeToBlockExpire));
   }
+}
 
-  markedAs(context: ExecutionContext): 'webhook' | 'none' | undefined {
-    return this.reflector.getAllAndOverride<'webhook' | 'none' | undefined>(RATE_LIMIT_AS, [context.getHandler(), context.getClass()]);
-  }
+function markedAs(context: ExecutionContext, reflector: Reflector): 'webhook' | 'none' | undefined {
+  return reflector.getAllAndOverride<'webhook' | 'none' | undefined>(RATE_LIMIT_AS, [context.getHandler(), context.getClass()]);
 }
 
 /** Which of the guard's throttlers applies to a request. */
 export function appliesTo(bucket: Bucket, context: ExecutionContext, reflector: Reflector): boolean {
-  const marked = reflector.getAllAndOverride<'webhook' | 'none' | undefined>(RATE_LIMIT_AS, [context.getHandler(), context.getClass()]);
+  const marked = markedAs(context, reflector);
   if (bucket === 'webhook') return marked === 'webhook';
   if (marked) return false;
   const signedIn = context.getType() === 'http' && context.switchToHttp().getRequest<AuthenticatedRequest>().principal !== undefined;

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
-import { RetryLaterException } from '../errors/domain.exception';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import { RetryLaterException } from '../errors/domain.exception';
 import { MemoryThrottlerStorage } from './memory-throttler.storage';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 import { bucketLimits, type Bucket, type BucketLimit } from './rate-limit.buckets';
 
-const MESSAGES: Record<Bucket, string> = {
+export const RATE_LIMIT_MESSAGES: Record<Bucket, string> = {
   principal: 'Too many requests; wait a moment and try again',
   anonymous: 'Too many requests from this address; wait a moment and try again',
   webhook: 'Too many requests from the phone system; wait a moment and try again',
@@ -40,7 +40,7 @@ export class RateLimitService {
 }
 
 function refuseIfBlocked(bucket: Bucket, record: ThrottlerStorageRecord): void {
-  if (record.isBlocked) throw new RetryLaterException('RATE_LIMITED', MESSAGES[bucket], record.timeToBlockExpire);
+  if (record.isBlocked) throw new RetryLaterException('RATE_LIMITED', RATE_LIMIT_MESSAGES[bucket], record.timeToBlockExpire);
 }
 
 /** The key of a tracker's counter: as it is in memory; keyed-hashed for Redis, which never holds a subject or an address (R5.1). */
@@ -49,4 +49,3 @@ export function rateLimitKey(storage: ThrottlerStorage, bucket: Bucket, tracker:
   return `${bucket}:${tracker}`;
 }
 
-export { MESSAGES as RATE_LIMIT_MESSAGES };
