@@ -52,7 +52,8 @@ function textRule(options: TextFieldOptions, validation?: ValidationOptions): Pr
     {
       name: 'textField',
       validator: {
-        validate: (value: unknown) => textProblem('', value, options) === undefined,
+        // Not a string at all is IsString's to say (once).
+        validate: (value: unknown) => typeof value !== 'string' || textProblem('', value, options) === undefined,
         defaultMessage: (args) => textProblem(args?.property ?? 'value', args?.value, options) ?? `${args?.property} is not valid`,
       },
     },
