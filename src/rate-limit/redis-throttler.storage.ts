@@ -4,13 +4,40 @@ import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-st
 import { Redis } from 'ioredis';
 import { createHmac } from 'node:crypto';
 
-/** One round trip: count the hit in a fixed window, start the window's clock on its first hit. */
+/**
+ * One round trip, the same sliding-window estimate as MemoryThrottlerStorage
+ * (the last window's count weighted by its overlap, plus this window's), on
+ * Redis's clock so every instance agrees. A refused hit is not counted.
+ * Answers { hits, ms to the window's end, blocked (0/1), ms until a hit fits }.
+ */
 const INCREMENT = `
-local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return { hits, ttl }`;
+local ttl = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local w = redis.call('HMGET', KEYS[1], 'start', 'current', 'previous')
+local start = tonumber(w[1]) or now
+local current = tonumber(w[2]) or 0
+local previous = tonumber(w[3]) or 0
+if now - start >= ttl then
+  local passed = math.floor((now - start) / ttl)
+  if passed == 1 then previous = current else previous = 0 end
+  current = 0
+  start = start + passed * ttl
+end
+local elapsed = now - start
+local carried = previous * (1 - elapsed / ttl)
+local blocked = 0
+local wait = 0
+if carried + current + 1 > limit then
+  blocked = 1
+  if current + 1 > limit or previous == 0 then wait = ttl - elapsed else wait = ttl * (1 - (limit - current - 1) / previous) - elapsed end
+else
+  current = current + 1
+end
+redis.call('HSET', KEYS[1], 'start', start, 'current', current, 'previous', previous)
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+return { current + math.ceil(carried) + blocked, ttl - elapsed, blocked, math.ceil(wait) }`;
 
 /**
  * Counters in Redis, so every instance counts the same client together
@@ -40,15 +67,19 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
 
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
     try {
-      const redis = this.redis as unknown as { rateLimitIncrement: (key: string, ttl: number) => Promise<[number, number]> };
-      const [hits, ttlMs] = await redis.rateLimitIncrement(`rl:${key}`, ttl);
-      const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
-      const isBlocked = hits > limit;
-      return { totalHits: hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
+      const redis = this.redis as unknown as { rateLimitIncrement: (key: string, ttl: number, limit: number) => Promise<[number, number, number, number]> };
+      const [hits, toExpireMs, blocked, waitMs] = await redis.rateLimitIncrement(`rl:${key}`, ttl, limit);
+      const isBlocked = blocked === 1;
+      return { totalHits: hits, timeToExpire: Math.max(1, Math.ceil(toExpireMs / 1000)), isBlocked, timeToBlockExpire: isBlocked ? Math.max(1, Math.ceil(waitMs / 1000)) : 0 };
     } catch (err) {
       this.warn(err);
       return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
     }
+  }
+
+  /** Connected (until then hits pass: commands are not queued, so an outage never holds a request up). */
+  ready(): Promise<void> {
+    return this.redis.status === 'ready' ? Promise.resolve() : new Promise((resolve) => this.redis.once('ready', () => resolve()));
   }
 
   keyOf(bucket: string, tracker: string): string {
