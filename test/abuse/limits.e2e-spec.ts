@@ -112,6 +112,21 @@ describe('abuse: limits and caps', () => {
     const sql = async <T extends object = Record<string, unknown>>(text: string, params: unknown[] = []) =>
       (await withClient(app.database.url, (c) => c.query<T>(text, params))).rows;
 
+    /** A customer's chat taken by an agent, both connected; `run` gets them and closes the sockets after. */
+    async function inTakenChat(subjects: [string, string], run: (c: { customer: ChatClient; agent: ChatClient; agentToken: string; conversationId: string }) => Promise<void>) {
+      const agentToken = await app.token('agent', subjects[1]);
+      const customer = await ChatClient.connect(app.url, await app.token('customer', subjects[0]));
+      const agent = await ChatClient.connect(app.url, agentToken);
+      try {
+        const { conversation } = await customer.call<{ conversation: { id: string } }>('conversation.open');
+        await agent.call('conversation.take', { conversationId: conversation.id });
+        await run({ customer, agent, agentToken, conversationId: conversation.id });
+      } finally {
+        customer.close();
+        agent.close();
+      }
+    }
+
     beforeAll(async () => {
       app = await createTestApp({
         clock,
@@ -153,13 +168,8 @@ describe('abuse: limits and caps', () => {
     });
 
     it('after a "no", makes the agent wait before asking again, and asks a purpose only so often (R1.1)', async () => {
-      const customerToken = await app.token('customer', 'cust-pressed');
-      const agentToken = await app.token('agent', 'agent-pressing');
-      const customer = await ChatClient.connect(app.url, customerToken);
-      const agent = await ChatClient.connect(app.url, agentToken);
-      try {
-        const { conversation } = await customer.call<{ conversation: { id: string } }>('conversation.open');
-        await agent.call('conversation.take', { conversationId: conversation.id });
+      await inTakenChat(['cust-pressed', 'agent-pressing'], async ({ customer, agent, agentToken, conversationId }) => {
+        const conversation = { id: conversationId };
         const ask = () => agent.call<{ requests: Array<{ id: string }> }>('consent.request', { conversationId: conversation.id, purposes: ['diagnostics'] });
         const first = await ask();
         // Asking again while the question is open prompts the customer no second time.
@@ -192,20 +202,12 @@ describe('abuse: limits and caps', () => {
         // The refusals wrote nothing: two questions in the ledger, no more.
         const asked = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM consent_requests WHERE conversation_id = $1`, [conversation.id]);
         expect(asked).toEqual([{ n: 2 }]);
-      } finally {
-        customer.close();
-        agent.close();
-      }
+      });
     });
 
     it('answers requests naming the same purposes in other orders at once, without a deadlock', async () => {
-      const agentToken = await app.token('agent', 'agent-orders');
-      const customerToken = await app.token('customer', 'cust-orders');
-      const customer = await ChatClient.connect(app.url, customerToken);
-      const agent = await ChatClient.connect(app.url, agentToken);
-      try {
-        const { conversation } = await customer.call<{ conversation: { id: string } }>('conversation.open');
-        await agent.call('conversation.take', { conversationId: conversation.id });
+      await inTakenChat(['cust-orders', 'agent-orders'], async ({ agentToken, conversationId }) => {
+        const conversation = { id: conversationId };
         const purposes = ['diagnostics', 'chat_recording', 'transcription'];
         const answers = await Promise.all(
           Array.from({ length: 6 }, (_, i) =>
@@ -218,10 +220,7 @@ describe('abuse: limits and caps', () => {
         expect(answers.map((a) => a.status)).toEqual(Array(6).fill(201));
         const asked = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM consent_requests WHERE conversation_id = $1`, [conversation.id]);
         expect(asked).toEqual([{ n: 3 }]);
-      } finally {
-        customer.close();
-        agent.close();
-      }
+      });
     });
 
     it('caps the bytes a customer stores per 24 hours, leaving nothing half-written', async () => {
