@@ -21,6 +21,7 @@ import type { ArtifactKind } from './artifact.entity';
 import { toArtifactView, type ArtifactRow, type ArtifactView } from './artifact.views';
 import { inspectContent, sanitizeFileName, SizeLimit } from './content-inspection';
 import { safeErrorText } from '../logging/logger';
+import { lockUntilCommit } from '../database/advisory-locks';
 
 export interface PurgeCandidate {
   id: string;
@@ -242,7 +243,7 @@ export class ArtifactsService {
    * cannot each see the whole remainder.
    */
   private async reserveUpload(manager: EntityManager, customerId: string, size: { declared?: number; max: number }, now: Date): Promise<Reservation> {
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('upload-quota:' || $1))`, [customerId]);
+    await lockUntilCommit(manager, `upload-quota:${customerId}`);
     const day = 24 * 3600 * 1000;
     const [{ used, oldest }] = await manager.query<{ used: string; oldest: Date | null }[]>(
       `SELECT coalesce(sum(coalesce(size, reserved_bytes, 0)), 0)::bigint AS used, min(captured_at) AS oldest

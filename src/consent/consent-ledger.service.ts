@@ -4,6 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { ActorKind, ConsentChannel, ConsentEventType } from './consent-event.entity';
 import type { EventRow } from './consent.views';
+import { lockUntilCommit } from '../database/advisory-locks';
 
 export interface NewConsentEvent {
   type: ConsentEventType;
@@ -36,7 +37,7 @@ export class ConsentLedgerService {
     if (e.type === 'granted' || e.type === 'denied' || e.type === 'withdrawn') {
       // "Latest" is the highest position; positions are drawn at insert. Deciding one customer's
       // purpose one transaction at a time makes the later position also the later commit.
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('consent-decision:' || $1 || ':' || $2))`, [e.customerId, e.purpose]);
+      await lockUntilCommit(manager, `consent-decision:${e.customerId}:${e.purpose}`);
     }
     const rows = await manager.query<EventRow[]>(
       `INSERT INTO consent_events

@@ -36,6 +36,7 @@ import {
 import { auditActor } from '../audit/audit.service';
 import { mayAskAgain } from './ask-again.rule';
 import { UploadTokensService } from './upload-tokens.service';
+import { lockUntilCommit } from '../database/advisory-locks';
 
 /** How an answer reached us: the channel, and evidence of the customer's own action. */
 export interface Via {
@@ -138,7 +139,7 @@ export class ConsentService {
       // One open question per conversation and purpose, also when two agents ask at once. Taken in one
       // order whatever order the purposes were named in: two requests naming them differently would deadlock.
       for (const code of [...codes].sort()) {
-        await manager.query(`SELECT pg_advisory_xact_lock(hashtext('consent-request:' || $1 || ':' || $2))`, [conversationId, code]);
+        await lockUntilCommit(manager, `consent-request:${conversationId}:${code}`);
       }
       const out: RequestRow[] = [];
       for (const code of codes) {

@@ -13,6 +13,7 @@ import type { Channel, ConversationStatus } from './conversation.entity';
 import { CONVERSATION_EVENTS, type ConversationChangedEvent } from './conversation.events';
 import { MessageWriter, type SendResult } from './message-writer.service';
 import { toConversationView, toMessageView, type ConversationRow, type ConversationView, type MessageRow, type MessageView } from './conversation.views';
+import { lockUntilCommit } from '../database/advisory-locks';
 
 export interface ConversationFilter {
   status?: ConversationStatus;
@@ -75,7 +76,7 @@ export class ConversationsService {
     const max = this.config.limits.openConversationsPerCustomer;
     const row = await this.dataSource.transaction(async (manager) => {
       // One customer cannot fill the agents' shared queue; counted under a lock, so parallel opens cannot pass it together.
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('open-chat:' || $1))`, [customer.id]);
+      await lockUntilCommit(manager, `open-chat:${customer.id}`);
       const [{ open }] = await manager.query<{ open: number }[]>(
         `SELECT count(*)::int AS open FROM conversations WHERE customer_id = $1 AND channel = 'chat' AND status = 'open'`,
         [customer.id],

@@ -7,3 +7,11 @@ export const ADVISORY_LOCKS = {
   purge: 72_410_005,
   reconcile: 72_410_006,
 } as const;
+
+/**
+ * Holds a lock on one named thing (`open-chat:<customer>`) until the caller's
+ * transaction ends: two transactions on the same thing take turns.
+ */
+export async function lockUntilCommit(manager: { query(sql: string, params: unknown[]): Promise<unknown> }, key: string): Promise<void> {
+  await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [key]);
+}

@@ -5,8 +5,7 @@ import type { AppConfig } from '../config/app-config';
  * others). Each is a sliding window of `limit` hits per `ttlMs`, counted per
  * tracker: a principal, a client address, or the phone system's address.
  */
-export const BUCKETS = ['principal', 'anonymous', 'webhook', 'chat_send'] as const;
-export type Bucket = (typeof BUCKETS)[number];
+export type Bucket = 'principal' | 'anonymous' | 'webhook' | 'chat_send';
 
 export interface BucketLimit {
   limit: number;

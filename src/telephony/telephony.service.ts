@@ -19,6 +19,7 @@ import { ConversationsService } from '../conversations/conversations.service';
 import type { TelephonyEventDto } from './dto/telephony-event.dto';
 import { hashPhoneNumber, maskPhoneNumber } from './telephony-signature';
 import { safeErrorText } from '../logging/logger';
+import { lockUntilCommit } from '../database/advisory-locks';
 
 interface CallRow {
   id: string;
@@ -220,7 +221,7 @@ export class TelephonyService {
     if (!call.direction) throw new DomainException('VALIDATION_FAILED', 'call.started needs call.direction');
     const customerId = await this.customerFor(manager, event);
     // Two calls of one customer starting at once must not open two call conversations.
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('call-conversation:' || $1::text))`, [customerId]);
+    await lockUntilCommit(manager, `call-conversation:${customerId}`);
     const existing = await manager.query<ConversationRow[]>(
       `SELECT * FROM conversations WHERE customer_id = $1 AND channel = 'call' AND status = 'open'
         ORDER BY opened_at DESC LIMIT 1 FOR UPDATE`,
