@@ -50,6 +50,13 @@ describe('exposure', () => {
       await request(app.url).get('/me').set(auth(await token(['agent'], { iat: 30, exp: 3600 }))).expect(200);
     });
 
+    it('closes a socket when its token expires', async () => {
+      const socket = await ChatClient.connect(app.url, await token(['agent'], { exp: 2 }));
+      const closed = new Promise<string>((resolve) => socket.socket.once('disconnect', (reason) => resolve(reason)));
+      await expect(closed).resolves.toBe('io server disconnect');
+      expect(socket.received.exception).toContainEqual({ code: 'UNAUTHENTICATED', message: 'The access token has expired; connect again with a new one' });
+    });
+
     it('refuses them on the socket handshake too', async () => {
       const refused = await ChatClient.connect(app.url, await token(['agent'], { exp: null })).catch((err: { data?: unknown }) => err.data);
       expect(refused).toEqual({ code: 'UNAUTHENTICATED', message: 'The access token has no valid expiry (exp)' });
